@@ -1,0 +1,15 @@
+//! The vocabulary every AnnotateForge crate shares: task types, annotation shapes, class
+//! mappings, job statuses. Pure data and validation: no IO, no async, no heavy dependencies,
+//! so that everything depending on it compiles and tests in seconds.
+
+pub mod annotation;
+pub mod class_mapping;
+pub mod error;
+pub mod job;
+pub mod task;
+
+pub use annotation::{AnnotationData, AnnotationSource, AnnotationType, Point};
+pub use class_mapping::ClassMapping;
+pub use error::FieldError;
+pub use job::JobStatus;
+pub use task::TaskType;

@@ -1,0 +1,1 @@
+//! Database access: one `Db` handle over SQLite or PostgreSQL, one module per aggregate.

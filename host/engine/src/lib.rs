@@ -1,0 +1,3 @@
+//! The libtorch engine: YOLOv8-style classify / detect / segment models built on `tch`,
+//! with training, validation and prediction. It knows nothing of HTTP or the database, so the
+//! CLI, a job worker and the tests can all drive it directly.
