@@ -1,3 +1,11 @@
 //! The libtorch engine: YOLOv8-style classify / detect / segment models built on `tch`,
 //! with training, validation and prediction. It knows nothing of HTTP or the database, so the
 //! CLI, a job worker and the tests can all drive it directly.
+
+pub mod device;
+pub mod error;
+pub mod nn;
+pub mod weights;
+
+pub use device::parse_device;
+pub use error::{EngineError, Result};
