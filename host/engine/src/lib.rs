@@ -5,6 +5,7 @@
 pub mod device;
 pub mod error;
 pub mod nn;
+pub mod predict;
 pub mod weights;
 
 pub use device::parse_device;
