@@ -5,11 +5,13 @@
 pub mod annotation;
 pub mod class_mapping;
 pub mod error;
+pub mod hyperparams;
 pub mod job;
 pub mod task;
 
 pub use annotation::{AnnotationData, AnnotationSource, AnnotationType, Point};
 pub use class_mapping::ClassMapping;
 pub use error::FieldError;
+pub use hyperparams::{Hyperparameters, OptimizerKind};
 pub use job::JobStatus;
 pub use task::TaskType;
