@@ -4,6 +4,7 @@
 
 pub mod device;
 pub mod error;
+pub mod metrics;
 pub mod nn;
 pub mod predict;
 pub mod weights;
