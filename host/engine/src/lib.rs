@@ -2,11 +2,13 @@
 //! with training, validation and prediction. It knows nothing of HTTP or the database, so the
 //! CLI, a job worker and the tests can all drive it directly.
 
+pub mod dataset;
 pub mod device;
 pub mod error;
 pub mod metrics;
 pub mod nn;
 pub mod predict;
+pub mod val;
 pub mod weights;
 
 pub use device::parse_device;

@@ -17,17 +17,16 @@ pub struct DetStats {
     pred_cls: Vec<i64>,
     target_cls: Vec<i64>,
     images: usize,
+    /// Images in which each class appears.
+    images_per_class: BTreeMap<i64, usize>,
 }
 
 impl DetStats {
     /// Adds one image: predictions (descending confidence) with their IoU matrix against the
     /// ground truth (`iou[g][p]`).
     pub fn update(&mut self, pred_conf: &[f32], pred_cls: &[i64], gt_cls: &[i64], iou: &[Vec<f32>]) {
-        self.tp.extend(match_predictions(pred_cls, gt_cls, iou));
-        self.conf.extend(pred_conf.iter().map(|&c| c as f64));
-        self.pred_cls.extend_from_slice(pred_cls);
-        self.target_cls.extend_from_slice(gt_cls);
-        self.images += 1;
+        let tp = match_predictions(pred_cls, gt_cls, iou);
+        self.update_matched(&tp, pred_conf, pred_cls, gt_cls);
     }
 
     /// Adds already matched predictions (e.g. `tp` computed elsewhere).
@@ -37,6 +36,12 @@ impl DetStats {
         self.pred_cls.extend_from_slice(pred_cls);
         self.target_cls.extend_from_slice(gt_cls);
         self.images += 1;
+        let mut seen: Vec<i64> = gt_cls.to_vec();
+        seen.sort_unstable();
+        seen.dedup();
+        for c in seen {
+            *self.images_per_class.entry(c).or_default() += 1;
+        }
     }
 
     pub fn images(&self) -> usize {
@@ -58,6 +63,7 @@ impl DetStats {
                 ClassMetrics {
                     class_id: c,
                     name: names.get(c as usize).cloned().unwrap_or_else(|| format!("class{c}")),
+                    images: self.images_per_class.get(&c).copied().unwrap_or(0),
                     instances: r.n_gt[i],
                     precision: r.p[i],
                     recall: r.r[i],
@@ -82,6 +88,8 @@ impl DetStats {
 pub struct ClassMetrics {
     pub class_id: i64,
     pub name: String,
+    /// Images that contain the class.
+    pub images: usize,
     /// Ground-truth instances.
     pub instances: usize,
     pub precision: f64,

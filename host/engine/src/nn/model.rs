@@ -50,6 +50,7 @@ pub struct YoloModel {
     /// yaml index; the neck's Upsample (10, 13) and Concat (11, 14, 17, 20) are in `forward`.
     layers: Vec<(usize, Layer)>,
     head: Head,
+    device: tch::Device,
 }
 
 impl YoloModel {
@@ -84,7 +85,7 @@ impl YoloModel {
                 Head::Detect(Detect::new(&at(22), spec.nc, &ch, &STRIDES))
             }
         };
-        let mut model = YoloModel { spec, layers, head };
+        let mut model = YoloModel { spec, layers, head, device: p.device() };
         if spec.task == TaskType::Classify {
             model.for_each_conv(&mut |c| c.set_batch_norm(TORCH_BN_EPS, TORCH_BN_MOMENTUM));
         }
@@ -115,6 +116,11 @@ impl YoloModel {
 
     pub fn nc(&self) -> i64 {
         self.spec.nc
+    }
+
+    /// The device the parameters were created on.
+    pub fn device(&self) -> tch::Device {
+        self.device
     }
 
     /// Yaml index of the head layer: 22 (detect, segment) or 9 (classify).

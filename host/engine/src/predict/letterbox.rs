@@ -35,8 +35,16 @@ pub struct Letterbox {
 /// `LetterBox.get_params`: the resize and padding of an `orig` `(h, w)` image into `target`
 /// `(h, w)`; with `auto` the padding is only what makes each side a multiple of `stride`.
 pub fn letterbox_shape(orig: (i64, i64), target: (i64, i64), auto: bool, stride: i64) -> Letterbox {
+    letterbox_shape_scaled(orig, target, auto, true, stride)
+}
+
+/// [`letterbox_shape`] with `scaleup = false` as an option (validation never enlarges).
+pub fn letterbox_shape_scaled(orig: (i64, i64), target: (i64, i64), auto: bool, scaleup: bool, stride: i64) -> Letterbox {
     let (h0, w0) = (orig.0 as f64, orig.1 as f64);
-    let r = (target.0 as f64 / h0).min(target.1 as f64 / w0);
+    let mut r = (target.0 as f64 / h0).min(target.1 as f64 / w0);
+    if !scaleup {
+        r = r.min(1.0);
+    }
     let new_w = py_round(w0 * r).max(1);
     let new_h = py_round(h0 * r).max(1);
     let (mut dw, mut dh) = (target.1 - new_w, target.0 - new_h);
@@ -52,13 +60,25 @@ pub fn letterbox_shape(orig: (i64, i64), target: (i64, i64), auto: bool, stride:
 
 /// Bilinear resize of `[C, H, W]` (any numeric kind) to `(h, w)`, returned as f32 rounded to
 /// whole grey levels (cv2.INTER_LINEAR on uint8, no antialiasing).
-fn resize_bilinear(img: &Tensor, size: (i64, i64)) -> Tensor {
+pub fn resize_bilinear(img: &Tensor, size: (i64, i64)) -> Tensor {
     let x = img.to_kind(Kind::Float).unsqueeze(0); // [1, C, H, W]
     let (h, w) = (img.size()[1], img.size()[2]);
     if (h, w) == size {
         return x.squeeze_dim(0);
     }
     x.upsample_bilinear2d([size.0, size.1], false, None, None).round().clamp(0.0, 255.0).squeeze_dim(0)
+}
+
+/// Downscaling with an area-like filter (antialiased bilinear, standing in for OpenCV's
+/// INTER_AREA that Ultralytics' `load_image` uses to shrink validation images); enlarging is
+/// plain bilinear. `[C, H, W]` → f32 `[C, h, w]` in whole grey levels.
+pub fn resize_area(img: &Tensor, size: (i64, i64)) -> Tensor {
+    let (h, w) = (img.size()[1], img.size()[2]);
+    if size.0 >= h && size.1 >= w {
+        return resize_bilinear(img, size);
+    }
+    let x = img.to_kind(Kind::Float).unsqueeze(0);
+    Tensor::internal_upsample_bilinear2d_aa(&x, [size.0, size.1], false, None, None).round().clamp(0.0, 255.0).squeeze_dim(0)
 }
 
 /// Applies a letterbox to an image `[3, H, W]` with values 0–255: `[3, input_h, input_w]` f32,

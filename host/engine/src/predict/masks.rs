@@ -17,6 +17,20 @@ pub fn process_mask(protos: &Tensor, coefs: &Tensor, boxes: &Tensor, shape: (i64
     crop_mask(&masks.gt(0.0).to_kind(Kind::Uint8), boxes)
 }
 
+/// `process_mask(..., upsample=False)`, what the validator uses: masks at the prototype
+/// resolution `[K, mh, mw]` (u8 0/1), cropped to the boxes scaled from input `shape` `(h, w)`.
+pub fn process_mask_proto(protos: &Tensor, coefs: &Tensor, boxes: &Tensor, shape: (i64, i64)) -> Tensor {
+    let (c, mh, mw) = protos.size3().expect("protos are [C, H, W]");
+    let k = coefs.size()[0];
+    if k == 0 {
+        return Tensor::zeros([0, mh, mw], (Kind::Uint8, protos.device()));
+    }
+    let masks = coefs.matmul(&protos.to_kind(Kind::Float).view([c, mh * mw])).view([k, mh, mw]); // [K, mh, mw]
+    let (rw, rh) = (mw as f64 / shape.1 as f64, mh as f64 / shape.0 as f64);
+    let ratios = Tensor::from_slice(&[rw as f32, rh as f32, rw as f32, rh as f32]).to_device(boxes.device()).view([1, 4]);
+    crop_mask(&masks.gt(0.0).to_kind(Kind::Uint8), &(boxes.to_kind(Kind::Float) * ratios))
+}
+
 /// Zeroes every mask outside its box: column `c` is kept when `x1 <= c < x2`, row `r` when
 /// `y1 <= r < y2`.
 pub fn crop_mask(masks: &Tensor, boxes: &Tensor) -> Tensor {
