@@ -1,0 +1,396 @@
+// The JSON the host speaks, mirrored from the Rust DTOs in `host/server/src/api/` and the
+// domain types in `host/core`. Field names are the server's (snake_case); ids are numbers
+// (i64 on the server). Where the server had not defined a DTO yet, the type follows
+// DESIGN.md's "API" section and says so in one `ASSUMED:` comment, so it is easy to check
+// against `/api/v1/openapi.json` later.
+
+// ---------------------------------------------------------------------------------------
+// Shared vocabulary (host/core)
+
+export type TaskType = 'classify' | 'detect' | 'segment';
+export const TASK_TYPES: readonly TaskType[] = ['classify', 'detect', 'segment'];
+
+/** `host/core/src/annotation.rs` AnnotationType. `image_class` lives on the image. */
+export type AnnotationType = 'circle' | 'box' | 'rectangle' | 'polygon' | 'image_class';
+export type ShapeType = Exclude<AnnotationType, 'image_class'>;
+export type AnnotationSource = 'manual' | 'custom_model';
+
+/** `host/core/src/job.rs` JobStatus. */
+export type JobStatus = 'pending' | 'preparing' | 'training' | 'completed' | 'failed' | 'cancelled';
+export const JOB_STATUSES: readonly JobStatus[] = ['pending', 'preparing', 'training', 'completed', 'failed', 'cancelled'];
+export const isTerminalStatus = (s: JobStatus): boolean => s === 'completed' || s === 'failed' || s === 'cancelled';
+
+/** A point `[x, y]` in image pixels. */
+export type Point = [number, number];
+
+/** `AnnotationData`: geometry in image pixels. Circle `size` is the radius. */
+export type CircleData = { x: number; y: number; size: number };
+export type CornersData = { corners: [Point, Point, Point, Point] };
+export type PointsData = { points: Point[] };
+export type AnnotationData = CircleData | CornersData | PointsData;
+
+/** The error body of every failed call: `{"error": {code, message, details}}`. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/** `host/core/src/error.rs` FieldError, the unit of a 422's `details`. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+// ---------------------------------------------------------------------------------------
+// Auth
+
+export type Role = 'admin' | 'user';
+
+export interface Credentials {
+  email: string;
+  password: string;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'bearer';
+}
+
+// ASSUMED: `GET /auth/me` → the user without secrets; `created_at` RFC 3339.
+export interface User {
+  id: number;
+  email: string;
+  role: Role;
+  created_at?: string;
+}
+
+// ---------------------------------------------------------------------------------------
+// Projects, members, images, annotations
+
+export type MemberRole = 'owner' | 'editor' | 'viewer';
+
+// ASSUMED: the counts are included in list and detail responses (the wizard shows them).
+export interface Project {
+  id: number;
+  name: string;
+  description: string | null;
+  created_at: string;
+  updated_at?: string;
+  image_count?: number;
+  annotation_count?: number;
+  /** The caller's role in the project. */
+  role?: MemberRole;
+}
+
+export interface ProjectCreate {
+  name: string;
+  description?: string;
+}
+
+// ASSUMED: members are listed with their email; added by email.
+export interface Member {
+  user_id: number;
+  email: string;
+  role: MemberRole;
+}
+
+export interface MemberCreate {
+  email: string;
+  role: MemberRole;
+}
+
+export interface Image {
+  id: number;
+  project_id: number;
+  filename: string;
+  width: number;
+  height: number;
+  class_label: string | null;
+  annotation_count?: number;
+  created_at?: string;
+}
+
+// ASSUMED: a page of images is `{items, total, page, per_page}` (page is 1-based).
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  per_page: number;
+}
+
+// ASSUMED: upload answers `{images, skipped: [{filename, reason}]}`.
+export interface UploadResult {
+  images: Image[];
+  skipped: { filename: string; reason: string }[];
+}
+
+export interface Annotation {
+  id: number;
+  image_id: number;
+  type: ShapeType;
+  data: AnnotationData;
+  class_label: string;
+  confidence: number | null;
+  source: AnnotationSource;
+  created_at?: string;
+  updated_at?: string;
+}
+
+export interface AnnotationCreate {
+  type: ShapeType;
+  data: AnnotationData;
+  class_label: string;
+  confidence?: number;
+  source?: AnnotationSource;
+}
+
+export type AnnotationPatch = Partial<Pick<AnnotationCreate, 'type' | 'data' | 'class_label'>>;
+
+export type ImportFormat = 'coco' | 'yolo' | 'imagefolder';
+
+// ASSUMED: an import reports what it created and what it skipped.
+export interface ImportResult {
+  images_created?: number;
+  annotations_created?: number;
+  skipped?: { item?: string; filename?: string; reason: string }[];
+  warnings?: string[];
+}
+
+// ---------------------------------------------------------------------------------------
+// Plugins
+
+// ASSUMED: kinds are the three plugin worlds of DESIGN.md.
+export type PluginKind = 'converter' | 'splitter' | 'metrics_formatter';
+export const PLUGIN_KINDS: readonly PluginKind[] = ['converter', 'splitter', 'metrics_formatter'];
+
+export interface Plugin {
+  id: number;
+  name: string;
+  kind: PluginKind;
+  version: string;
+  hash: string;
+  description?: string | null;
+  is_default: boolean;
+  builtin?: boolean;
+  created_at?: string;
+}
+
+// ---------------------------------------------------------------------------------------
+// Training jobs
+
+export type OptimizerName = 'auto' | 'SGD' | 'AdamW' | 'Adam';
+
+/** `host/core/src/hyperparams.rs`: Ultralytics' names and defaults; unknown names are a 422. */
+export interface Hyperparameters {
+  model: string;
+  epochs: number;
+  batch: number;
+  imgsz: number;
+  lr0: number;
+  lrf: number;
+  momentum: number;
+  weight_decay: number;
+  warmup_epochs: number;
+  warmup_momentum?: number;
+  warmup_bias_lr?: number;
+  augment: boolean;
+  optimizer: OptimizerName;
+  patience?: number;
+  cos_lr?: boolean;
+  seed?: number;
+  // loss gains
+  box?: number;
+  cls?: number;
+  dfl?: number;
+  // augmentation
+  hsv_h?: number;
+  hsv_s?: number;
+  hsv_v?: number;
+  degrees?: number;
+  translate?: number;
+  scale?: number;
+  shear?: number;
+  perspective?: number;
+  flipud?: number;
+  fliplr?: number;
+  mosaic?: number;
+  mixup?: number;
+  close_mosaic?: number;
+  // classify
+  dropout?: number;
+  // detect and segment
+  iou?: number;
+  conf?: number;
+  // segment
+  overlap_mask?: boolean;
+  mask_ratio?: number;
+}
+
+export interface SplitConfig {
+  train_ratio: number;
+  val_ratio: number;
+  random_seed: number;
+  // ASSUMED: the split plugin is chosen by name; absent → the installed default.
+  strategy?: string;
+}
+
+export interface JobConfig {
+  name?: string;
+  description?: string;
+  task_type: TaskType;
+  projects: number[];
+  annotation_types: AnnotationType[];
+  class_mapping: Record<string, number>;
+  class_names?: string[];
+  split: SplitConfig;
+  hyperparameters: Hyperparameters;
+}
+
+/** Named metric values as the metrics-formatter plugin names them (`map50`, `train_box_loss`, …). */
+export type MetricValues = Record<string, number>;
+
+// ASSUMED: the formatter may also send metrics as rows with a group and a direction.
+export interface MetricRow {
+  name: string;
+  value: number;
+  group?: 'loss' | 'quality' | string;
+  higher_is_better?: boolean;
+  label?: string;
+}
+
+export interface PluginRef {
+  kind: PluginKind | string;
+  name: string;
+  version: string;
+  hash: string;
+}
+
+// ASSUMED: the dataset summary mirrors the `training_datasets` row.
+export interface DatasetSummary {
+  total_images: number;
+  train_images: number;
+  val_images: number;
+  class_mapping?: Record<string, number>;
+  class_names?: string[];
+  annotation_types?: AnnotationType[];
+  warnings?: number | string[];
+}
+
+export interface TrainingJob {
+  id: number;
+  name: string | null;
+  description?: string | null;
+  task_type: TaskType;
+  status: JobStatus;
+  created_by?: number;
+  created_at: string;
+  started_at?: string | null;
+  completed_at?: string | null;
+  config?: JobConfig;
+  final_metrics?: MetricValues | null;
+  model_id?: number | null;
+  error_message?: string | null;
+  current_epoch: number;
+  total_epochs: number;
+  progress_percent: number;
+  dataset?: DatasetSummary | null;
+  plugins?: PluginRef[];
+}
+
+/** One row of `training_metrics`. */
+export interface EpochMetrics {
+  epoch: number;
+  metrics: MetricValues;
+  epoch_time_seconds?: number | null;
+  train_loss?: number | null;
+  val_loss?: number | null;
+  timestamp?: string;
+}
+
+// ---------------------------------------------------------------------------------------
+// Job events (the WebSocket). The server's `JobEvent` is an internally tagged serde enum
+// (`#[serde(tag = "type")]`); every stored event carries its sequence number `seq`.
+// ASSUMED: `seq` starts at 1 and increases by exactly 1 per job; a connection opens with a
+// `snapshot` carrying the job's current state and the `seq` it reflects.
+
+interface EventBase {
+  seq: number;
+  job_id?: number;
+  timestamp?: string;
+}
+
+export type JobEvent =
+  | (EventBase & { type: 'snapshot'; job: TrainingJob })
+  | (EventBase & { type: 'status_change'; status: JobStatus; previous?: JobStatus; message?: string | null })
+  | (EventBase & { type: 'epoch_start'; epoch: number; total_epochs?: number })
+  | (EventBase & { type: 'batch_progress'; epoch: number; batch: number; total_batches: number; loss?: number | null })
+  | (EventBase & {
+      type: 'epoch_complete';
+      epoch: number;
+      total_epochs?: number;
+      metrics: MetricValues | MetricRow[];
+      epoch_time_seconds: number;
+    })
+  | (EventBase & { type: 'training_complete'; final_metrics: MetricValues | MetricRow[]; model_id: number })
+  | (EventBase & { type: 'training_failed'; error: string })
+  | (EventBase & { type: 'log'; level?: string; message: string });
+
+export type JobEventType = JobEvent['type'];
+
+// ---------------------------------------------------------------------------------------
+// Models and predictions
+
+export interface TrainedModel {
+  id: number;
+  training_job_id: number | null;
+  name: string;
+  description?: string | null;
+  task_type: TaskType;
+  model_type: string;
+  image_size: number;
+  classes: string[];
+  num_classes: number;
+  performance_metrics: MetricValues | null;
+  created_by?: number;
+  created_at: string;
+  is_active: boolean;
+}
+
+// ASSUMED: PATCH /models/{id} renames and (de)activates.
+export type ModelPatch = Partial<Pick<TrainedModel, 'name' | 'description' | 'is_active'>>;
+
+export interface ClassPrediction {
+  class_id: number;
+  class_label: string;
+  confidence: number;
+}
+
+export interface PredictedAnnotation {
+  type: 'box' | 'polygon';
+  data: CornersData | PointsData;
+  confidence: number;
+  source: 'custom_model';
+  class_label: string;
+  class_id: number;
+  bbox?: [number, number, number, number];
+}
+
+export interface PredictResponse {
+  model_name: string;
+  inference_time_ms: number;
+  // classify
+  predictions?: ClassPrediction[];
+  top1_class?: string;
+  top1_confidence?: number;
+  // detect / segment
+  annotations?: PredictedAnnotation[];
+  // ASSUMED: the size of the image the coordinates refer to.
+  image_width?: number;
+  image_height?: number;
+}
+
+// ASSUMED: the pre-label run reports how much it did.
+export interface PrelabelResult {
+  images_processed?: number;
+  annotations_created?: number;
+  job_id?: number;
+}

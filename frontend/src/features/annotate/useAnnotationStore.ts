@@ -1,0 +1,84 @@
+// The annotations of the image being edited, with optimistic saves: a change shows at once
+// in the query cache and is rolled back, with a message, if the server refuses it.
+
+import { useCallback } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { errorMessage } from '@/api/client';
+import * as ep from '@/api/endpoints';
+import { keys, useImageAnnotations } from '@/api/queries';
+import type { Annotation, AnnotationCreate, AnnotationPatch } from '@/api/types';
+import { useNotify } from '@/components/notify';
+
+let tempId = -1;
+
+export function useAnnotationStore(imageId: number, projectId: number) {
+  const qc = useQueryClient();
+  const notify = useNotify();
+  const query = useImageAnnotations(imageId);
+  const key = keys.imageAnnotations(imageId);
+
+  const set = useCallback((fn: (list: Annotation[]) => Annotation[]) => qc.setQueryData<Annotation[]>(key, (l) => fn(l ?? [])), [qc, key]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  /** Counts on the project page and in the wizard change with every edit. */
+  const countsChanged = useCallback(() => {
+    qc.invalidateQueries({ queryKey: keys.imagesOf(projectId) });
+    qc.invalidateQueries({ queryKey: keys.projectAnnotations(projectId) });
+    qc.invalidateQueries({ queryKey: keys.project(projectId), exact: true });
+    qc.invalidateQueries({ queryKey: keys.projects, exact: true });
+  }, [qc, projectId]);
+
+  const create = useCallback(
+    async (a: AnnotationCreate): Promise<Annotation | null> => {
+      const temp: Annotation = { id: tempId--, image_id: imageId, confidence: null, source: 'manual', ...a } as Annotation;
+      set((l) => [...l, temp]);
+      try {
+        const saved = await ep.annotations.create(imageId, a);
+        set((l) => l.map((x) => (x.id === temp.id ? saved : x)));
+        countsChanged();
+        return saved;
+      } catch (e) {
+        set((l) => l.filter((x) => x.id !== temp.id));
+        notify(`Could not save the ${a.type}: ${errorMessage(e)}`, 'error');
+        return null;
+      }
+    },
+    [imageId, set, notify, countsChanged],
+  );
+
+  const update = useCallback(
+    async (id: number, patch: AnnotationPatch) => {
+      const before = qc.getQueryData<Annotation[]>(key)?.find((x) => x.id === id);
+      if (!before || id < 0) return; // an unsaved shape: its create is still in flight
+      set((l) => l.map((x) => (x.id === id ? ({ ...x, ...patch } as Annotation) : x)));
+      try {
+        const saved = await ep.annotations.update(id, patch);
+        if (saved) set((l) => l.map((x) => (x.id === id ? saved : x)));
+        if (patch.class_label !== undefined) countsChanged();
+      } catch (e) {
+        set((l) => l.map((x) => (x.id === id ? before : x)));
+        notify(`Could not save the change: ${errorMessage(e)}`, 'error');
+      }
+    },
+    [qc, key, set, notify, countsChanged], // eslint-disable-line react-hooks/exhaustive-deps
+  );
+
+  const remove = useCallback(
+    async (id: number) => {
+      const list = qc.getQueryData<Annotation[]>(key) ?? [];
+      const idx = list.findIndex((x) => x.id === id);
+      if (idx < 0 || id < 0) return;
+      const before = list[idx];
+      set((l) => l.filter((x) => x.id !== id));
+      try {
+        await ep.annotations.remove(id);
+        countsChanged();
+      } catch (e) {
+        set((l) => [...l.slice(0, idx), before, ...l.slice(idx)]);
+        notify(`Could not delete: ${errorMessage(e)}`, 'error');
+      }
+    },
+    [qc, key, set, notify, countsChanged], // eslint-disable-line react-hooks/exhaustive-deps
+  );
+
+  return { query, annotations: query.data ?? [], create, update, remove };
+}

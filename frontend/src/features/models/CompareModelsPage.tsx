@@ -1,0 +1,137 @@
+// Two or more models side by side: their metrics in one table with the best of each row
+// marked, their classes and settings, and each one's training curves.
+
+import { useMemo } from 'react';
+import { useSearchParams } from 'react-router-dom';
+import { useQueries } from '@tanstack/react-query';
+import { Alert, Box, Card, CardContent, CardHeader, Grid, Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@mui/material';
+import * as ep from '@/api/endpoints';
+import { keys } from '@/api/queries';
+import type { TrainedModel } from '@/api/types';
+import { ErrorState } from '@/components/ErrorState';
+import { formatMetric } from '@/components/format';
+import { LoadingState } from '@/components/LoadingState';
+import { PageHeader } from '@/components/PageHeader';
+import { TaskChip } from '@/components/TaskChip';
+import { higherIsBetter, metricLabel } from '@/features/training/metrics';
+import { ClassChips } from './ModelsPage';
+import { TrainingCurves } from './ModelDetailPage';
+
+/** For each metric, the index of the best model (or null when fewer than two have it). */
+export function bestPerMetric(models: TrainedModel[], names: string[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const n of names) {
+    const hib = higherIsBetter(n);
+    let best: number | null = null;
+    let seen = 0;
+    models.forEach((m, i) => {
+      const v = m.performance_metrics?.[n];
+      if (typeof v !== 'number') return;
+      seen++;
+      if (best === null || (hib ? v > models[best].performance_metrics![n] : v < models[best].performance_metrics![n])) best = i;
+    });
+    out[n] = seen >= 2 ? best : null;
+  }
+  return out;
+}
+
+export function CompareModelsPage() {
+  const [params] = useSearchParams();
+  const ids = useMemo(() => (params.get('ids') ?? '').split(',').map(Number).filter((n) => Number.isFinite(n) && n > 0), [params]);
+  const results = useQueries({ queries: ids.map((id) => ({ queryKey: keys.model(id), queryFn: () => ep.models.get(id) })) });
+  const header = <PageHeader crumbs={[{ label: 'Models', to: '/models' }, { label: 'Compare' }]} title="Compare models" />;
+  if (ids.length < 2)
+    return (
+      <>
+        {header}
+        <Alert severity="info">Pick two or more models on the Models page to compare them.</Alert>
+      </>
+    );
+  if (results.some((r) => r.isPending)) return <LoadingState label="Loading models…" />;
+  const failed = results.find((r) => r.isError);
+  if (failed) return <ErrorState error={failed.error} title="Could not load one of the models" />;
+  const models = results.map((r) => r.data!) as TrainedModel[];
+  const names = [...new Set(models.flatMap((m) => Object.keys(m.performance_metrics ?? {})))].sort();
+  const best = bestPerMetric(models, names);
+  const mixed = new Set(models.map((m) => m.task_type)).size > 1;
+
+  return (
+    <>
+      {header}
+      {mixed && (
+        <Alert severity="warning" sx={{ mb: 2 }}>
+          These models do different tasks, so only some metrics are comparable.
+        </Alert>
+      )}
+      <Card sx={{ mb: 2 }}>
+        <Box sx={{ overflowX: 'auto' }}>
+          <Table size="small" data-testid="compare-table">
+            <TableHead>
+              <TableRow>
+                <TableCell />
+                {models.map((m) => (
+                  <TableCell key={m.id} align="right" sx={{ textTransform: 'none', fontSize: '0.9rem', color: 'text.primary' }}>
+                    {m.name}
+                  </TableCell>
+                ))}
+              </TableRow>
+            </TableHead>
+            <TableBody>
+              <TableRow>
+                <TableCell sx={{ color: 'text.secondary' }}>Task</TableCell>
+                {models.map((m) => (
+                  <TableCell key={m.id} align="right">
+                    <TaskChip task={m.task_type} />
+                  </TableCell>
+                ))}
+              </TableRow>
+              <TableRow>
+                <TableCell sx={{ color: 'text.secondary' }}>Architecture · input</TableCell>
+                {models.map((m) => (
+                  <TableCell key={m.id} align="right">
+                    {m.model_type} · {m.image_size} px
+                  </TableCell>
+                ))}
+              </TableRow>
+              {names.map((n) => (
+                <TableRow key={n}>
+                  <TableCell>{metricLabel(n)}</TableCell>
+                  {models.map((m, i) => (
+                    <TableCell key={m.id} align="right" sx={{ fontVariantNumeric: 'tabular-nums', fontWeight: best[n] === i ? 700 : 400, color: best[n] === i ? 'success.main' : undefined }}>
+                      {formatMetric(m.performance_metrics?.[n])}
+                    </TableCell>
+                  ))}
+                </TableRow>
+              ))}
+              <TableRow>
+                <TableCell sx={{ color: 'text.secondary' }}>Classes</TableCell>
+                {models.map((m) => (
+                  <TableCell key={m.id} align="right">
+                    <Box sx={{ display: 'flex', justifyContent: 'flex-end' }}>
+                      <ClassChips classes={m.classes} max={4} />
+                    </Box>
+                  </TableCell>
+                ))}
+              </TableRow>
+            </TableBody>
+          </Table>
+        </Box>
+      </Card>
+      <Typography variant="h6" sx={{ mb: 1 }}>
+        Training curves
+      </Typography>
+      <Grid container spacing={2}>
+        {models.map((m) => (
+          <Grid key={m.id} size={{ xs: 12, lg: models.length === 2 ? 6 : 4 }}>
+            <Card>
+              <CardHeader title={m.name} />
+              <CardContent sx={{ pt: 0 }}>
+                {m.training_job_id != null ? <TrainingCurves jobId={m.training_job_id} task={m.task_type} height={200} stacked /> : <Typography color="text.secondary">Not trained here.</Typography>}
+              </CardContent>
+            </Card>
+          </Grid>
+        ))}
+      </Grid>
+    </>
+  );
+}

@@ -1,0 +1,236 @@
+// Plugins (admins): the installed converters, splitters and metric formatters by kind, with
+// version and content hash; upload a new `.wasm` (and see exactly why one was rejected); set
+// the default of each kind, which the next job uses.
+
+import { useRef, useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import {
+  Alert,
+  AlertTitle,
+  Box,
+  Button,
+  Card,
+  CardContent,
+  CardHeader,
+  Chip,
+  IconButton,
+  LinearProgress,
+  List,
+  ListItem,
+  Radio,
+  Stack,
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableRow,
+  Tooltip,
+  Typography,
+} from '@mui/material';
+import UploadIcon from '@mui/icons-material/CloudUploadOutlined';
+import DeleteIcon from '@mui/icons-material/DeleteOutline';
+import ExtensionIcon from '@mui/icons-material/ExtensionOutlined';
+import CopyIcon from '@mui/icons-material/ContentCopy';
+import { ApiError, errorMessage } from '@/api/client';
+import * as ep from '@/api/endpoints';
+import { keys, useDeletePlugin, usePlugins, useSetDefaultPlugin } from '@/api/queries';
+import { PLUGIN_KINDS, type Plugin, type PluginKind } from '@/api/types';
+import { ConfirmDialog } from '@/components/ConfirmDialog';
+import { EmptyState } from '@/components/EmptyState';
+import { ErrorState } from '@/components/ErrorState';
+import { formatDate } from '@/components/format';
+import { SkeletonRows } from '@/components/LoadingState';
+import { useNotify } from '@/components/notify';
+import { PageHeader } from '@/components/PageHeader';
+
+const KIND_INFO: Record<string, { title: string; blurb: string }> = {
+  converter: { title: 'Converters', blurb: 'Turn annotations into training labels for a task (boxes, polygons, image classes).' },
+  splitter: { title: 'Split strategies', blurb: 'Assign images to training and validation sets.' },
+  metrics_formatter: { title: 'Metric formatters', blurb: 'Name and group the engine’s metrics and choose the fitness that picks the best checkpoint.' },
+};
+
+/** Lines of a rejection's details worth showing (validation messages, missing exports, …). */
+export function rejectionDetails(details: unknown): string[] {
+  if (details == null) return [];
+  if (typeof details === 'string') return [details];
+  if (Array.isArray(details)) return details.flatMap(rejectionDetails);
+  if (typeof details === 'object') {
+    const d = details as Record<string, unknown>;
+    if (typeof d.message === 'string') return [typeof d.field === 'string' ? `${d.field}: ${d.message}` : d.message];
+    return Object.entries(d).flatMap(([k, v]) => (typeof v === 'string' ? [`${k}: ${v}`] : rejectionDetails(v)));
+  }
+  return [String(details)];
+}
+
+function KindTable({ kind, plugins }: { kind: string; plugins: Plugin[] }) {
+  const setDefault = useSetDefaultPlugin();
+  const remove = useDeletePlugin();
+  const notify = useNotify();
+  const [deleting, setDeleting] = useState<Plugin | null>(null);
+  const info = KIND_INFO[kind] ?? { title: kind, blurb: '' };
+  return (
+    <Card>
+      <CardHeader title={info.title} subheader={info.blurb} />
+      <CardContent sx={{ pt: 0 }}>
+        {plugins.length === 0 ? (
+          <Typography color="text.secondary">None installed.</Typography>
+        ) : (
+          <Table size="small" data-testid={`plugins-${kind}`}>
+            <TableHead>
+              <TableRow>
+                <TableCell padding="checkbox">Default</TableCell>
+                <TableCell>Name</TableCell>
+                <TableCell>Version</TableCell>
+                <TableCell>Hash</TableCell>
+                <TableCell>Added</TableCell>
+                <TableCell />
+              </TableRow>
+            </TableHead>
+            <TableBody>
+              {plugins.map((p) => (
+                <TableRow key={p.id}>
+                  <TableCell padding="checkbox">
+                    <Radio
+                      checked={p.is_default}
+                      disabled={setDefault.isPending}
+                      onChange={() =>
+                        setDefault.mutate(
+                          { kind: p.kind as PluginKind, id: p.id },
+                          { onSuccess: () => notify(`${p.name} is now the default; the next job uses it.`), onError: (e) => notify(errorMessage(e), 'error') },
+                        )
+                      }
+                      slotProps={{ input: { 'aria-label': `Make ${p.name} the default` } }}
+                    />
+                  </TableCell>
+                  <TableCell>
+                    <Stack direction="row" spacing={1} sx={{ alignItems: 'center' }}>
+                      <Typography sx={{ fontWeight: 600 }} variant="body2">
+                        {p.name}
+                      </Typography>
+                      {p.builtin && <Chip size="small" label="built-in" sx={{ height: 20 }} />}
+                    </Stack>
+                    {p.description && (
+                      <Typography variant="caption" color="text.secondary">
+                        {p.description}
+                      </Typography>
+                    )}
+                  </TableCell>
+                  <TableCell>{p.version}</TableCell>
+                  <TableCell>
+                    <Stack direction="row" sx={{ alignItems: 'center' }}>
+                      <Typography variant="body2" sx={{ fontFamily: 'monospace' }} title={p.hash}>
+                        {p.hash.slice(0, 16)}…
+                      </Typography>
+                      <Tooltip title="Copy the full hash">
+                        <IconButton size="small" onClick={() => navigator.clipboard?.writeText(p.hash).then(() => notify('Hash copied'))} aria-label="Copy hash">
+                          <CopyIcon sx={{ fontSize: 14 }} />
+                        </IconButton>
+                      </Tooltip>
+                    </Stack>
+                  </TableCell>
+                  <TableCell>{formatDate(p.created_at)}</TableCell>
+                  <TableCell align="right">
+                    {!p.builtin && (
+                      <Tooltip title={p.is_default ? 'Choose another default first' : 'Remove plugin'}>
+                        <span>
+                          <IconButton size="small" disabled={p.is_default} onClick={() => setDeleting(p)} aria-label={`Remove ${p.name}`}>
+                            <DeleteIcon fontSize="small" />
+                          </IconButton>
+                        </span>
+                      </Tooltip>
+                    )}
+                  </TableCell>
+                </TableRow>
+              ))}
+            </TableBody>
+          </Table>
+        )}
+      </CardContent>
+      <ConfirmDialog
+        open={!!deleting}
+        title={`Remove ${deleting?.name}?`}
+        body="Jobs that used it keep their record of it; new jobs can no longer choose it."
+        confirmLabel="Remove"
+        busy={remove.isPending}
+        onClose={() => setDeleting(null)}
+        onConfirm={() => deleting && remove.mutate(deleting.id, { onSuccess: () => setDeleting(null), onError: (e) => notify(errorMessage(e), 'error') })}
+      />
+    </Card>
+  );
+}
+
+export function PluginsPage() {
+  const plugins = usePlugins();
+  const qc = useQueryClient();
+  const notify = useNotify();
+  const input = useRef<HTMLInputElement>(null);
+  const [progress, setProgress] = useState<number | null>(null);
+  const [rejected, setRejected] = useState<{ file: string; message: string; details: string[] } | null>(null);
+
+  const upload = async (file: File | undefined) => {
+    if (!file) return;
+    setRejected(null);
+    if (!file.name.endsWith('.wasm')) {
+      setRejected({ file: file.name, message: 'Plugins are WebAssembly components: choose a .wasm file.', details: [] });
+      return;
+    }
+    setProgress(0);
+    try {
+      const p = await ep.plugins.upload(file, (e) => setProgress(e.total ? (e.loaded / e.total) * 100 : 0));
+      notify(`Installed ${p?.name ?? file.name} ${p?.version ?? ''}`);
+      qc.invalidateQueries({ queryKey: keys.plugins });
+    } catch (e) {
+      setRejected({ file: file.name, message: errorMessage(e), details: e instanceof ApiError ? rejectionDetails(e.details) : [] });
+    } finally {
+      setProgress(null);
+    }
+  };
+
+  const all = plugins.data ?? [];
+  const kinds = [...new Set([...PLUGIN_KINDS, ...all.map((p) => p.kind)])];
+  return (
+    <>
+      <PageHeader
+        title="Plugins"
+        subtitle="WebAssembly components that convert annotations, split datasets and format metrics. Each upload is validated before it is accepted."
+        actions={
+          <>
+            <Button variant="contained" startIcon={<UploadIcon />} onClick={() => input.current?.click()} disabled={progress !== null}>
+              Upload plugin
+            </Button>
+            <input ref={input} hidden type="file" accept=".wasm,application/wasm" data-testid="plugin-input" onChange={(e) => { upload(e.target.files?.[0]); e.target.value = ''; }} />
+          </>
+        }
+      />
+      {progress !== null && <LinearProgress variant={progress < 100 ? 'determinate' : 'indeterminate'} value={progress} sx={{ mb: 2 }} aria-label="Plugin upload" />}
+      {rejected && (
+        <Alert severity="error" onClose={() => setRejected(null)} sx={{ mb: 2 }} data-testid="plugin-rejected">
+          <AlertTitle>“{rejected.file}” was rejected</AlertTitle>
+          {rejected.message}
+          {rejected.details.length > 0 && (
+            <List dense disablePadding sx={{ mt: 1 }}>
+              {rejected.details.map((d, i) => (
+                <ListItem key={i} disableGutters sx={{ py: 0, fontFamily: 'monospace', fontSize: 13 }}>
+                  {d}
+                </ListItem>
+              ))}
+            </List>
+          )}
+        </Alert>
+      )}
+      {plugins.isPending ? (
+        <SkeletonRows rows={3} height={80} />
+      ) : plugins.isError ? (
+        <ErrorState error={plugins.error} title="Could not load the plugins" onRetry={() => plugins.refetch()} />
+      ) : all.length === 0 ? (
+        <EmptyState icon={<ExtensionIcon />} title="No plugins installed" description="The built-in plugins are installed when the server first starts. Upload a .wasm component to add one." />
+      ) : (
+        <Box sx={{ display: 'grid', gap: 2 }}>
+          {kinds.map((k) => (
+            <KindTable key={k} kind={k} plugins={all.filter((p) => p.kind === k)} />
+          ))}
+        </Box>
+      )}
+    </>
+  );
+}
