@@ -2,6 +2,7 @@
 //! with training, validation and prediction. It knows nothing of HTTP or the database, so the
 //! CLI, a job worker and the tests can all drive it directly.
 
+pub mod cli;
 pub mod dataset;
 pub mod device;
 pub mod error;

@@ -1,6 +1,44 @@
 //! `annotateforge`: the server (`serve`), extra workers (`worker`) and the engine's CLI
 //! (`train`, `val`, `predict`) and plugin tools (`plugin`), in one binary.
+//!
+//! This file only dispatches: each subcommand's arguments and `run` live in its own module
+//! (`annotateforge::serve`, `af_engine::cli`, `af_plugin_host::cli`, …), so adding one is a
+//! variant and a match arm here.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "annotateforge", version, about = "Annotate images, train YOLOv8-style models, serve them.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a model on a dataset's val split and print the metrics table.
+    Val(af_engine::cli::val::Args),
+    /// Predict on images with a model and print (or write) the predictions as JSON.
+    Predict(af_engine::cli::predict::Args),
+}
 
 fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Val(args) => {
+            let json = args.json;
+            print!("{}", af_engine::cli::val::render(&af_engine::cli::val::run(args)?, json));
+        }
+        Command::Predict(args) => {
+            let to_stdout = args.output.is_none();
+            let results = af_engine::cli::predict::run(args)?;
+            if to_stdout {
+                println!("{}", serde_json::to_string_pretty(&results)?);
+            }
+        }
+    }
     Ok(())
 }

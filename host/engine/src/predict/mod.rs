@@ -12,6 +12,7 @@ pub mod masks;
 pub mod nms;
 pub mod polygon;
 pub mod predictor;
+pub mod render;
 pub mod result;
 
 pub use self::image::{decode_image, image_to_tensor, read_image};

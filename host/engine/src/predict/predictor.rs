@@ -24,7 +24,7 @@ use super::polygon::mask_to_polygon;
 use super::result::{ClassScore, Detection, Prediction, Timing};
 use crate::error::{EngineError, Result};
 use crate::nn::{ModelOutput, ModelSpec, YoloModel, MAX_STRIDE};
-use crate::weights::{load, LoadMode, StateDict};
+use crate::weights::load_model;
 
 /// Per-call settings. Defaults are Ultralytics' predict defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,14 +91,11 @@ impl Predictor {
     /// Loads a weights file (task, scale and classes read from the file; class names and
     /// training size from its metadata when present) onto `device`.
     pub fn load(path: impl AsRef<Path>, device: Device) -> Result<Self> {
-        let sd = StateDict::read(path)?;
-        let spec = sd.infer_spec()?;
-        let vs = VarStore::new(device);
-        let model = YoloModel::new(&vs.root(), spec);
-        load(&vs, &sd, LoadMode::Exact)?;
-        let names = sd.names().unwrap_or_else(|| default_names(spec.nc));
-        let imgsz = sd.imgsz().unwrap_or_else(|| i64::from(spec.task.default_imgsz()));
-        Self::from_parts(vs, model, names, imgsz)
+        let loaded = load_model(path, device)?;
+        let spec = loaded.model.spec();
+        let names = loaded.names.unwrap_or_else(|| default_names(spec.nc));
+        let imgsz = loaded.imgsz.unwrap_or_else(|| i64::from(spec.task.default_imgsz()));
+        Self::from_parts(loaded.vs, loaded.model, names, imgsz)
     }
 
     /// Wraps an already loaded model (e.g. just trained) for inference; it is fused here.

@@ -103,6 +103,27 @@ impl StateDict {
     }
 }
 
+/// A model built from a weights file alone, with what its metadata says.
+pub struct LoadedModel {
+    pub vs: VarStore,
+    pub model: crate::nn::YoloModel,
+    /// Class names from the metadata, if any.
+    pub names: Option<Vec<String>>,
+    /// Training image size from the metadata, if any.
+    pub imgsz: Option<i64>,
+}
+
+/// Reads `path`, builds the model it describes (`StateDict::infer_spec`) on `device` and
+/// loads every tensor ([`LoadMode::Exact`]).
+pub fn load_model(path: impl AsRef<Path>, device: Device) -> Result<LoadedModel> {
+    let sd = StateDict::read(path)?;
+    let spec = sd.infer_spec()?;
+    let vs = VarStore::new(device);
+    let model = crate::nn::YoloModel::new(&vs.root(), spec);
+    load(&vs, &sd, LoadMode::Exact)?;
+    Ok(LoadedModel { vs, model, names: sd.names(), imgsz: sd.imgsz() })
+}
+
 /// How strictly [`load`] matches a state dict against a var store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoadMode {

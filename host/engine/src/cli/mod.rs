@@ -1,0 +1,6 @@
+//! The engine's command-line entry points, wired as subcommands of the `annotateforge`
+//! binary: each module exposes a clap `Args` and a `run` that drives the engine without the
+//! server.
+
+pub mod predict;
+pub mod val;
