@@ -1,23 +1,29 @@
 // Routes. Everything but sign-in and registration sits inside the app shell and needs a
 // signed-in user; plugins need an admin.
 
-import { Navigate, Route, Routes } from 'react-router-dom';
+import { lazy, Suspense, type ReactNode } from 'react';
+import { Link as RouterLink, Navigate, Route, Routes } from 'react-router-dom';
 import { Button } from '@mui/material';
-import { Link as RouterLink } from 'react-router-dom';
 import { AppShell } from '@/layout/AppShell';
 import { EmptyState } from '@/components/EmptyState';
+import { LoadingState } from '@/components/LoadingState';
 import { RequireAdmin, RequireAuth } from '@/features/auth/RequireAuth';
 import { SignInPage } from '@/features/auth/SignInPage';
-import { ProjectsPage } from '@/features/projects/ProjectsPage';
-import { ProjectPage } from '@/features/projects/ProjectPage';
-import { AnnotatePage } from '@/features/annotate/AnnotatePage';
-import { WizardPage } from '@/features/training/WizardPage';
-import { JobsPage } from '@/features/training/JobsPage';
-import { JobMonitorPage } from '@/features/training/JobMonitorPage';
-import { ModelsPage } from '@/features/models/ModelsPage';
-import { ModelDetailPage } from '@/features/models/ModelDetailPage';
-import { CompareModelsPage } from '@/features/models/CompareModelsPage';
-import { PluginsPage } from '@/features/plugins/PluginsPage';
+
+// Pages load on first visit, so signing in does not wait for the charts and the canvas.
+const named = <K extends string>(load: () => Promise<Record<K, React.ComponentType>>, name: K) => lazy(() => load().then((m) => ({ default: m[name] })));
+const ProjectsPage = named(() => import('@/features/projects/ProjectsPage'), 'ProjectsPage');
+const ProjectPage = named(() => import('@/features/projects/ProjectPage'), 'ProjectPage');
+const AnnotatePage = named(() => import('@/features/annotate/AnnotatePage'), 'AnnotatePage');
+const WizardPage = named(() => import('@/features/training/WizardPage'), 'WizardPage');
+const JobsPage = named(() => import('@/features/training/JobsPage'), 'JobsPage');
+const JobMonitorPage = named(() => import('@/features/training/JobMonitorPage'), 'JobMonitorPage');
+const ModelsPage = named(() => import('@/features/models/ModelsPage'), 'ModelsPage');
+const ModelDetailPage = named(() => import('@/features/models/ModelDetailPage'), 'ModelDetailPage');
+const CompareModelsPage = named(() => import('@/features/models/CompareModelsPage'), 'CompareModelsPage');
+const PluginsPage = named(() => import('@/features/plugins/PluginsPage'), 'PluginsPage');
+
+const page = (el: ReactNode) => <Suspense fallback={<LoadingState />}>{el}</Suspense>;
 
 function NotFound() {
   return (
@@ -46,20 +52,20 @@ export function App() {
         }
       >
         <Route index element={<Navigate to="/projects" replace />} />
-        <Route path="/projects" element={<ProjectsPage />} />
-        <Route path="/projects/:projectId" element={<ProjectPage />} />
-        <Route path="/projects/:projectId/annotate/:imageId" element={<AnnotatePage />} />
-        <Route path="/training/new" element={<WizardPage />} />
-        <Route path="/jobs" element={<JobsPage />} />
-        <Route path="/jobs/:jobId" element={<JobMonitorPage />} />
-        <Route path="/models" element={<ModelsPage />} />
-        <Route path="/models/compare" element={<CompareModelsPage />} />
-        <Route path="/models/:modelId" element={<ModelDetailPage />} />
+        <Route path="/projects" element={page(<ProjectsPage />)} />
+        <Route path="/projects/:projectId" element={page(<ProjectPage />)} />
+        <Route path="/projects/:projectId/annotate/:imageId" element={page(<AnnotatePage />)} />
+        <Route path="/training/new" element={page(<WizardPage />)} />
+        <Route path="/jobs" element={page(<JobsPage />)} />
+        <Route path="/jobs/:jobId" element={page(<JobMonitorPage />)} />
+        <Route path="/models" element={page(<ModelsPage />)} />
+        <Route path="/models/compare" element={page(<CompareModelsPage />)} />
+        <Route path="/models/:modelId" element={page(<ModelDetailPage />)} />
         <Route
           path="/plugins"
           element={
             <RequireAdmin>
-              <PluginsPage />
+              {page(<PluginsPage />)}
             </RequireAdmin>
           }
         />

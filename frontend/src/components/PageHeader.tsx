@@ -38,7 +38,7 @@ export function PageHeader({ title, subtitle, crumbs, actions }: { title: ReactN
           )}
         </Box>
         {actions && (
-          <Stack direction="row" spacing={1} sx={{ flexShrink: 0, flexWrap: 'wrap', gap: 1 }}>
+          <Stack direction="row" useFlexGap sx={{ flexShrink: 0, flexWrap: 'wrap', gap: 1 }}>
             {actions}
           </Stack>
         )}

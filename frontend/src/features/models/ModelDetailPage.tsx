@@ -122,7 +122,7 @@ export function ModelDetailPage() {
         crumbs={[{ label: 'Models', to: '/models' }, { label: m.name }]}
         title={m.name}
         subtitle={
-          <Stack direction="row" spacing={1} component="span" sx={{ alignItems: 'center', flexWrap: 'wrap', gap: 1 }}>
+          <Stack direction="row" useFlexGap component="span" sx={{ alignItems: 'center', flexWrap: 'wrap', gap: 1 }}>
             <TaskChip task={m.task_type} />
             <Chip size="small" label={m.is_active ? 'Active' : 'Inactive'} color={m.is_active ? 'success' : 'default'} />
             <Typography component="span" variant="body2" color="text.secondary">

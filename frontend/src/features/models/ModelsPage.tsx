@@ -37,7 +37,7 @@ import { HEADLINE, metricLabel } from '@/features/training/metrics';
 
 export function ClassChips({ classes, max = 3 }: { classes: string[]; max?: number }) {
   return (
-    <Stack direction="row" spacing={0.5} sx={{ flexWrap: 'wrap', gap: 0.5 }}>
+    <Stack direction="row" useFlexGap sx={{ flexWrap: 'wrap', gap: 0.5 }}>
       {classes.slice(0, max).map((c) => (
         <Chip key={c} size="small" label={c} variant="outlined" sx={{ height: 22 }} />
       ))}

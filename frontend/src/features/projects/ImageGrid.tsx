@@ -9,14 +9,13 @@ import {
   Card,
   CardActionArea,
   Chip,
-  FormControl,
   Grid,
   IconButton,
   MenuItem,
   Pagination,
-  Select,
   Skeleton,
   Stack,
+  TextField,
   Tooltip,
   Typography,
 } from '@mui/material';
@@ -87,7 +86,7 @@ export function ImageGrid({ projectId, onUpload, canEdit }: { projectId: number;
     return (
       <Grid container spacing={1.5}>
         {Array.from({ length: 8 }, (_, i) => (
-          <Grid key={i} size={{ xs: 6, sm: 4, md: 3, xl: 2 }}>
+          <Grid key={i} size={{ xs: 6, sm: 4, md: 3, lg: 2 }}>
             <Skeleton variant="rounded" sx={{ aspectRatio: '4 / 3', height: 'auto' }} />
           </Grid>
         ))}
@@ -117,19 +116,26 @@ export function ImageGrid({ projectId, onUpload, canEdit }: { projectId: number;
         <Typography color="text.secondary" variant="body2" sx={{ flex: 1 }}>
           {plural(total, 'image')} · showing {(page - 1) * perPage + 1}–{Math.min(total, page * perPage)}
         </Typography>
-        <FormControl size="small">
-          <Select value={perPage} onChange={(e) => { setPerPage(Number(e.target.value)); setPage(1); }} aria-label="Images per page">
-            {[24, 48, 96].map((n) => (
-              <MenuItem key={n} value={n}>
-                {n} per page
-              </MenuItem>
-            ))}
-          </Select>
-        </FormControl>
+        <TextField
+          select
+          size="small"
+          value={perPage}
+          onChange={(e) => {
+            setPerPage(Number(e.target.value));
+            setPage(1);
+          }}
+          slotProps={{ htmlInput: { 'aria-label': 'Images per page' } }}
+        >
+          {[24, 48, 96].map((n) => (
+            <MenuItem key={n} value={n}>
+              {n} per page
+            </MenuItem>
+          ))}
+        </TextField>
       </Stack>
       <Grid container spacing={1.5} sx={{ opacity: images.isPlaceholderData ? 0.6 : 1 }}>
         {items.map((img) => (
-          <Grid key={img.id} size={{ xs: 6, sm: 4, md: 3, xl: 2 }}>
+          <Grid key={img.id} size={{ xs: 6, sm: 4, md: 3, lg: 2 }}>
             <Thumb image={img} projectId={projectId} canEdit={canEdit} onDelete={() => setDeleting(img)} />
           </Grid>
         ))}

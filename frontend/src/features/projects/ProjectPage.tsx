@@ -154,7 +154,7 @@ export function ProjectPage() {
             {p.description ? `${p.description} · ` : ''}
             {p.image_count !== undefined && plural(p.image_count, 'image')}
             {p.annotation_count !== undefined && ` · ${plural(p.annotation_count, 'annotation')}`}
-            {user && p.role && ` · you are ${p.role}`}
+            {user && p.role && p.role !== 'owner' && ` · you are ${p.role === 'editor' ? 'an editor' : 'a viewer'}`}
           </>
         }
         actions={

@@ -314,7 +314,7 @@ export function JobMonitorPage() {
         crumbs={[{ label: 'Training jobs', to: '/jobs' }, { label: `#${j.id}` }]}
         title={j.name || `Training job #${j.id}`}
         subtitle={
-          <Stack direction="row" spacing={1} sx={{ alignItems: 'center', flexWrap: 'wrap', gap: 1 }} component="span">
+          <Stack direction="row" useFlexGap sx={{ alignItems: 'center', flexWrap: 'wrap', gap: 1 }} component="span">
             <StatusChip status={status} />
             <TaskChip task={task} />
             <ConnectionChip status={connection} terminal={terminal} />

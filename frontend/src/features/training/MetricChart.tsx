@@ -59,7 +59,7 @@ export function MetricChart({ title, epochs, names, meta = {}, unitInterval, hei
         tooltip: { callbacks: { title: (items) => `Epoch ${items[0]?.label ?? ''}`, label: (i) => `${i.dataset.label}: ${typeof i.parsed.y === 'number' ? i.parsed.y.toFixed(4) : '—'}` } },
       },
       scales: {
-        x: { title: { display: true, text: 'Epoch', font: { size: 11 } }, grid: { display: false } },
+        x: { title: { display: true, text: 'Epoch', font: { size: 11 } }, grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12, font: { size: 11 } } },
         y: unitInterval ? { min: 0, max: 1, ticks: { font: { size: 11 } } } : { beginAtZero: false, ticks: { font: { size: 11 } } },
       },
     }),

@@ -304,7 +304,7 @@ export function ClassesStep({ state, setState, errors }: StepProps) {
           </FormHelperText>
         )}
         {names.length > 0 && (
-          <Stack direction="row" spacing={1} sx={{ mt: 1.5, flexWrap: 'wrap', gap: 1, alignItems: 'center' }}>
+          <Stack direction="row" useFlexGap sx={{ mt: 1.5, flexWrap: 'wrap', gap: 1, alignItems: 'center' }}>
             <Typography variant="body2" color="text.secondary">
               The model will learn {names.length} class{names.length > 1 ? 'es' : ''}:
             </Typography>

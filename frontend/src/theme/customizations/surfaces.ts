@@ -12,7 +12,7 @@ export const surfaces: Components<Theme> = {
     styleOverrides: { root: { borderRadius: 12, borderColor: brand.border } },
   },
   MuiCardHeader: {
-    styleOverrides: { title: { fontSize: '1rem', fontWeight: 600 }, root: { paddingBottom: 4 } },
+    styleOverrides: { title: { fontSize: '1rem', fontWeight: 600 }, subheader: { fontSize: '0.85rem' }, root: { paddingBottom: 4 } },
   },
   MuiAppBar: {
     defaultProps: { elevation: 0, color: 'inherit' },
