@@ -27,5 +27,7 @@ export default defineConfig({
     setupFiles: ['./src/test/setup.ts'],
     css: false,
     restoreMocks: true,
+    // Generous: component tests share two cores with cargo builds on CI machines.
+    testTimeout: 60_000,
   },
 });

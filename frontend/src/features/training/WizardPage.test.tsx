@@ -84,5 +84,5 @@ describe('training wizard', () => {
       split: { train_ratio: 0.8, val_ratio: 0.2, random_seed: 42 },
       hyperparameters: { epochs: 500, model: 'yolov8n.pt', imgsz: 640 },
     });
-  }, 30_000);
+  }, 120_000);
 });
