@@ -16,6 +16,7 @@ pub type Point = [f64; 2];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub enum AnnotationType {
     Circle,
     Box,
@@ -71,6 +72,7 @@ impl FromStr for AnnotationType {
 /// Who made an annotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub enum AnnotationSource {
     #[default]
     Manual,
