@@ -16,6 +16,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the web app and REST API (SQLite in the data directory unless DATABASE_URL is set).
+    Serve(annotateforge::ServeArgs),
     /// Validate a model on a dataset's val split and print the metrics table.
     Val(af_engine::cli::val::Args),
     /// Predict on images with a model and print (or write) the predictions as JSON.
@@ -23,11 +25,17 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    let command = Cli::parse().command;
+    // The server sets up its own structured logging (annotateforge::telemetry).
+    if let Command::Serve(args) = command {
+        return annotateforge::serve::run(args);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match command {
+        Command::Serve(_) => unreachable!("handled above"),
         Command::Val(args) => {
             let json = args.json;
             print!("{}", af_engine::cli::val::render(&af_engine::cli::val::run(args)?, json));

@@ -1,0 +1,107 @@
+//! `app(state) -> Router`: the whole HTTP surface. Each resource module owns its routes
+//! (`router()` returning a `utoipa_axum` router), so the OpenAPI document is generated from
+//! the same handler list that serves requests and cannot drift from it.
+//!
+//! To add a resource (plugins, training, models): write `api/<resource>.rs` with
+//! `pub fn router() -> OpenApiRouter<AppState>` using `routes!(…)` on `#[utoipa::path]`
+//! handlers, and `.merge(<resource>::router())` below.
+
+pub mod annotations;
+pub mod auth;
+pub mod health;
+pub mod images;
+pub mod import_export;
+pub mod projects;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "AnnotateForge API", description = "Annotate images, train YOLOv8-style models, serve them."),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::ErrorBody)),
+    tags(
+        (name = "auth", description = "Accounts and access tokens"),
+        (name = "projects", description = "Projects and their members"),
+        (name = "images", description = "Images in a project"),
+        (name = "annotations", description = "Shapes on images"),
+        (name = "import-export", description = "COCO / YOLO / ImageFolder import, COCO export"),
+        (name = "health", description = "Liveness"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The API routes and their OpenAPI document.
+pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(projects::router())
+        .merge(images::router(&state.config))
+        .merge(annotations::router())
+        .merge(import_export::router(&state.config))
+}
+
+/// The OpenAPI document of [`app`], as served at `/api/v1/openapi.json`.
+pub fn openapi(state: &AppState) -> utoipa::openapi::OpenApi {
+    api_router(state).split_for_parts().1
+}
+
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = api_router(&state).split_for_parts();
+    let doc_json = doc.to_json().expect("the OpenAPI document serialises");
+    let mut router = router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc_json) }),
+        )
+        // Unknown API paths get a JSON 404, never the front end's index.html.
+        .route("/api", any(api_not_found))
+        .route("/api/{*rest}", any(api_not_found));
+    router = match &state.config.frontend_dir {
+        Some(dir) => router.fallback_service(ServeDir::new(dir).not_found_service(ServeFile::new(dir.join("index.html")))),
+        None => router.fallback(no_frontend),
+    };
+    router
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+                // The path only: query strings may carry access tokens (`?token=`).
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), route)
+            }),
+        )
+        .with_state(state)
+}
+
+async fn api_not_found(req: Request) -> AppError {
+    AppError::not_found(format!("API route {} {}", req.method(), req.uri().path()))
+}
+
+async fn no_frontend() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        "AnnotateForge API is running; the web UI is not built (run ./scripts/run.sh, or pass --frontend-dir).\n",
+    )
+        .into_response()
+}

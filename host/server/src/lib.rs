@@ -1,0 +1,21 @@
+//! The AnnotateForge host as a library: configuration, the HTTP API (`app`), authentication,
+//! file storage, imports/exports and the demo project. `main.rs` only dispatches subcommands.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod export;
+pub mod imagefile;
+pub mod import;
+pub mod serve;
+pub mod state;
+pub mod storage;
+pub mod telemetry;
+
+pub use api::app;
+pub use config::{Config, ServeArgs};
+pub use error::AppError;
+pub use state::AppState;

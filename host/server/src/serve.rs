@@ -1,0 +1,82 @@
+//! `annotateforge serve`: config → tracing → database + migrations → (demo project) → HTTP
+//! with graceful shutdown on Ctrl-C / SIGTERM.
+
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::config::{Config, ServeArgs};
+use crate::state::AppState;
+
+/// How long open connections (uploads, WebSockets) may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Entry point of the `serve` subcommand.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    crate::telemetry::init();
+    let config = Config::resolve(&args)?;
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(config))
+}
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    tracing::info!(?config, "starting AnnotateForge");
+    let bind = config.bind;
+    let demo = config.demo;
+    let state = AppState::init(config).await?;
+    if demo {
+        crate::demo::install(&state).await.context("creating the demo project")?;
+    }
+    let listener = TcpListener::bind(bind).await.with_context(|| format!("listening on {bind}"))?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+/// Serves the app on `listener` until `shutdown` resolves, then lets open requests finish for
+/// at most [`SHUTDOWN_GRACE`].
+pub async fn serve_on(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let db = state.db.clone();
+    let app = crate::app(state);
+    let started = Arc::new(Notify::new());
+    let signal = started.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        signal.notify_one();
+    });
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        result = &mut server => result?,
+        _ = started.notified() => {
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
+                tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
+            }
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

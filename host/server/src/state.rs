@@ -1,0 +1,38 @@
+//! What every handler shares: the database, the configuration, file storage and the token keys.
+
+use std::sync::Arc;
+
+use af_db::Db;
+
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::storage::Storage;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub storage: Storage,
+    pub jwt: Arc<JwtKeys>,
+}
+
+impl AppState {
+    /// Prepares the data directory, connects and migrates the database, and loads (or creates)
+    /// the token-signing secret.
+    pub async fn init(config: Config) -> anyhow::Result<AppState> {
+        let storage = Storage::open(&config.data_dir)?;
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        Self::with_db(config, db, storage)
+    }
+
+    /// Builds the state around an already migrated database (tests share databases this way).
+    pub fn with_db(config: Config, db: Db, storage: Storage) -> anyhow::Result<AppState> {
+        let secret = match &config.jwt_secret {
+            Some(s) => s.expose().as_bytes().to_vec(),
+            None => storage.jwt_secret()?,
+        };
+        let jwt = Arc::new(JwtKeys::new(&secret, config.token_ttl_hours));
+        Ok(AppState { db, config: Arc::new(config), storage, jwt })
+    }
+}
