@@ -2,10 +2,12 @@
 //! with training, validation and prediction. It knows nothing of HTTP or the database, so the
 //! CLI, a job worker and the tests can all drive it directly.
 
+pub mod assign;
 pub mod cli;
 pub mod dataset;
 pub mod device;
 pub mod error;
+pub mod loss;
 pub mod metrics;
 pub mod nn;
 pub mod predict;
