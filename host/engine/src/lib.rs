@@ -4,6 +4,7 @@
 
 pub mod assign;
 pub mod cli;
+pub mod data;
 pub mod dataset;
 pub mod device;
 pub mod error;
