@@ -131,10 +131,11 @@ impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
         match r {
             // Well-formed JSON of the wrong shape (unknown field, wrong type, missing field).
-            JsonRejection::JsonDataError(e) => AppError::Unprocessable {
-                message: e.body_text(),
-                details: serde_json::json!({ "reason": "invalid_body" }),
-            },
+            JsonRejection::JsonDataError(e) => {
+                let text = e.body_text();
+                let (field, reason) = json_error_field(&text);
+                AppError::Unprocessable { message: text, details: serde_json::json!({ "field": field, "reason": reason }) }
+            }
             JsonRejection::JsonSyntaxError(e) => AppError::BadRequest(format!("malformed JSON: {}", e.body_text())),
             JsonRejection::MissingJsonContentType(_) => {
                 AppError::UnsupportedMediaType("expected a JSON body with `Content-Type: application/json`".into())
@@ -142,6 +143,36 @@ impl From<JsonRejection> for AppError {
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge(other.body_text()),
             other => AppError::BadRequest(other.body_text()),
         }
+    }
+}
+
+/// The field a JSON shape error is about, and what is wrong with it, from axum's message
+/// `Failed to deserialize the JSON body into the target type: <path>: <reason>` (the path is
+/// `.` at the top level, where the reason names the field: "unknown field `colour`, …").
+fn json_error_field(text: &str) -> (String, String) {
+    let Some(rest) = text.split_once("target type: ").map(|(_, r)| r) else {
+        return (String::new(), text.to_string());
+    };
+    // A path has no spaces; without one the error is about the top-level object.
+    let (path, reason) = match rest.split_once(": ") {
+        Some((path, reason)) if !path.contains(' ') => (path, reason),
+        _ => (".", rest),
+    };
+    let field = if path == "." { reason.split('`').nth(1).unwrap_or_default().to_string() } else { path.to_string() };
+    (field, reason.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_error_field;
+
+    #[test]
+    fn names_the_field_of_json_shape_errors() {
+        let top = "Failed to deserialize the JSON body into the target type: unknown field `colour`, expected one of `type`, `data` at line 1 column 9";
+        assert_eq!(json_error_field(top).0, "colour");
+        let nested = "Failed to deserialize the JSON body into the target type: data.x: invalid type: string \"NaN\", expected f64 at line 1 column 3";
+        assert_eq!(json_error_field(nested).0, "data.x");
+        assert_eq!(json_error_field("something else").0, "");
     }
 }
 

@@ -248,7 +248,9 @@ async fn annotations_are_validated_and_clipped(backend: Backend) {
     let malformed = app.raw_json(Method::POST, &url, &ann, r#"{"type": "circle", "data": "#).await;
     malformed.expect(StatusCode::BAD_REQUEST);
     let unknown = app.post(&url, &ann, json!({"type": "circle", "data": {"x": 1, "y": 1, "size": 2}, "class_label": "x", "colour": "red"})).await;
-    assert!(unknown.expect(StatusCode::UNPROCESSABLE_ENTITY)["error"]["message"].as_str().unwrap().contains("colour"));
+    let unknown = unknown.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown["error"]["message"].as_str().unwrap().contains("colour"));
+    assert_eq!(field(unknown), "colour");
     let unknown_in_data = app.post(&url, &ann, json!({"type": "circle", "data": {"x": 1, "y": 1, "size": 2, "z": 0}, "class_label": "x"})).await;
     assert_eq!(field(unknown_in_data.expect(StatusCode::UNPROCESSABLE_ENTITY)), "data");
     let outside = app.post(&url, &ann, json!({"type": "box", "data": {"corners": [[200, 1], [300, 1], [300, 9], [200, 9]]}, "class_label": "x"})).await;
