@@ -158,9 +158,9 @@ export interface ImportResult {
 // ---------------------------------------------------------------------------------------
 // Plugins
 
-// ASSUMED: kinds are the three plugin worlds of DESIGN.md.
-export type PluginKind = 'converter' | 'splitter' | 'metrics_formatter';
-export const PLUGIN_KINDS: readonly PluginKind[] = ['converter', 'splitter', 'metrics_formatter'];
+// `host/plugin-host/src/metadata.rs` Kind: one WIT world each.
+export type PluginKind = 'converter' | 'splitter' | 'formatter';
+export const PLUGIN_KINDS: readonly PluginKind[] = ['converter', 'splitter', 'formatter'];
 
 export interface Plugin {
   id: number;

@@ -2,6 +2,7 @@
 // marked, their classes and settings, and each one's training curves.
 
 import { useMemo } from 'react';
+import { Line } from 'react-chartjs-2';
 import { useSearchParams } from 'react-router-dom';
 import { useQueries } from '@tanstack/react-query';
 import { Alert, Box, Card, CardContent, CardHeader, Grid, Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@mui/material';
@@ -13,9 +14,63 @@ import { formatMetric } from '@/components/format';
 import { LoadingState } from '@/components/LoadingState';
 import { PageHeader } from '@/components/PageHeader';
 import { TaskChip } from '@/components/TaskChip';
-import { higherIsBetter, metricLabel } from '@/features/training/metrics';
+import '@/features/training/MetricChart'; // registers the chart.js parts
+import { HEADLINE, higherIsBetter, metricLabel, series } from '@/features/training/metrics';
+import { seriesColors } from '@/theme';
+import type { LiveJobState } from '@/ws/jobEvents';
 import { ClassChips } from './ModelsPage';
 import { TrainingCurves } from './ModelDetailPage';
+
+/**
+ * The headline metric of each model per epoch in one chart. The per-model curve cards below
+ * follow each job's history into `['jobs', id, 'metrics']`; this reads the same cache entries.
+ */
+function OverlayChart({ models }: { models: TrainedModel[] }) {
+  const withJobs = models.filter((m) => m.training_job_id != null);
+  const states = useQueries({
+    queries: withJobs.map((m) => ({ queryKey: keys.jobMetrics(m.training_job_id!), queryFn: () => null as unknown as LiveJobState, enabled: false })),
+  });
+  const task = models[0].task_type;
+  const metric = HEADLINE[task].find((k) => states.some((s) => s.data?.epochs.some((e) => typeof e.metrics[k] === 'number'))) ?? HEADLINE[task][0];
+  const maxEpochs = Math.max(0, ...states.map((s) => s.data?.epochs.length ?? 0));
+  const data = {
+    labels: Array.from({ length: maxEpochs }, (_, i) => String(i + 1)),
+    datasets: withJobs.map((m, i) => ({
+      label: m.name,
+      data: series(states[i].data?.epochs ?? [], metric),
+      borderColor: seriesColors[i % seriesColors.length],
+      backgroundColor: seriesColors[i % seriesColors.length],
+      borderWidth: 2,
+      pointRadius: maxEpochs > 40 ? 0 : 2,
+      tension: 0.25,
+      spanGaps: true,
+    })),
+  };
+  return (
+    <Card sx={{ mb: 2 }}>
+      <CardHeader title={`${metricLabel(metric)} per epoch`} subheader="Each model’s validation score while it trained" />
+      <CardContent sx={{ pt: 0, height: 280 }}>
+        {maxEpochs === 0 ? (
+          <Typography color="text.secondary">Loading the training histories…</Typography>
+        ) : (
+          <Line
+            data={data}
+            options={{
+              responsive: true,
+              maintainAspectRatio: false,
+              animation: false,
+              interaction: { mode: 'index', intersect: false },
+              plugins: { legend: { position: 'bottom' } },
+              scales: { x: { title: { display: true, text: 'Epoch' }, ticks: { maxRotation: 0 } }, y: { min: 0, max: 1 } },
+            }}
+            aria-label={`${metricLabel(metric)} per epoch for each model`}
+            role="img"
+          />
+        )}
+      </CardContent>
+    </Card>
+  );
+}
 
 /** For each metric, the index of the best model (or null when fewer than two have it). */
 export function bestPerMetric(models: TrainedModel[], names: string[]): Record<string, number | null> {
@@ -117,6 +172,7 @@ export function CompareModelsPage() {
           </Table>
         </Box>
       </Card>
+      {!mixed && <OverlayChart models={models} />}
       <Typography variant="h6" sx={{ mb: 1 }}>
         Training curves
       </Typography>

@@ -46,7 +46,7 @@ import { PageHeader } from '@/components/PageHeader';
 const KIND_INFO: Record<string, { title: string; blurb: string }> = {
   converter: { title: 'Converters', blurb: 'Turn annotations into training labels for a task (boxes, polygons, image classes).' },
   splitter: { title: 'Split strategies', blurb: 'Assign images to training and validation sets.' },
-  metrics_formatter: { title: 'Metric formatters', blurb: 'Name and group the engine’s metrics and choose the fitness that picks the best checkpoint.' },
+  formatter: { title: 'Metric formatters', blurb: 'Name and group the engine’s metrics and choose the fitness that picks the best checkpoint.' },
 };
 
 /** Lines of a rejection's details worth showing (validation messages, missing exports, …). */

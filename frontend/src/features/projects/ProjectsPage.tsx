@@ -84,7 +84,7 @@ export function CreateProjectDialog({ open, onClose }: { open: boolean; onClose:
 function ProjectCard({ project }: { project: Project }) {
   return (
     <Card sx={{ height: '100%' }}>
-      <CardActionArea component={RouterLink} to={`/projects/${project.id}`} sx={{ height: '100%', alignItems: 'stretch' }}>
+      <CardActionArea component={RouterLink} to={`/projects/${project.id}`} sx={{ height: '100%', display: 'flex', flexDirection: 'column', alignItems: 'stretch', justifyContent: 'flex-start' }}>
         <CardContent sx={{ height: '100%', display: 'flex', flexDirection: 'column' }}>
           <Stack direction="row" spacing={1} sx={{ alignItems: 'center', mb: 1 }}>
             <FolderIcon color="primary" />

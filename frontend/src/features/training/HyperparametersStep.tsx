@@ -107,7 +107,7 @@ export function HyperparametersStep({ state, setState, errors }: StepProps) {
             return (
               <Grid key={s.scale} size={{ xs: 6, sm: 4, md: 'grow' }}>
                 <Card sx={{ height: '100%', borderColor: sel ? 'primary.main' : undefined, borderWidth: sel ? 2 : 1 }}>
-                  <CardActionArea sx={{ height: '100%' }} onClick={() => set('model', modelName(task, s.scale))} aria-pressed={sel} data-scale={s.scale}>
+                  <CardActionArea sx={{ height: '100%', display: 'flex', flexDirection: 'column', alignItems: 'stretch', justifyContent: 'flex-start' }} onClick={() => set('model', modelName(task, s.scale))} aria-pressed={sel} data-scale={s.scale}>
                     <CardContent sx={{ p: 1.5 }}>
                       <Typography sx={{ fontWeight: 700 }}>
                         {s.name} <Typography component="span" color="text.secondary">({s.scale})</Typography>

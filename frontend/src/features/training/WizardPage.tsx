@@ -185,8 +185,7 @@ export function WizardPage() {
           {formError && (
             <Alert severity="error" sx={{ mb: 2 }}>
               <AlertTitle>The server did not accept this job</AlertTitle>
-              {formError}
-              {Object.keys(serverErrors).length > 0 && ' The fields concerned are marked.'}
+              {Object.keys(serverErrors).length > 0 ? 'Some values need changing; they are marked on their fields (steps with a warning sign).' : formError}
             </Alert>
           )}
           <Box sx={{ minHeight: 320 }} data-testid={`wizard-step-${step}`}>

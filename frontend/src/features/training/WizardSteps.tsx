@@ -86,7 +86,7 @@ export function TaskStep({ state, setState, errors }: StepProps) {
           return (
             <Grid key={t.task} size={{ xs: 12, md: 4 }}>
               <Card sx={{ height: '100%', borderColor: selected ? 'primary.main' : undefined, borderWidth: selected ? 2 : 1, bgcolor: selected ? 'rgba(63,81,181,0.04)' : undefined }}>
-                <CardActionArea sx={{ height: '100%', alignItems: 'stretch' }} onClick={() => setState((s) => withTask(s, t.task))} data-task={t.task} aria-pressed={selected}>
+                <CardActionArea sx={{ height: '100%', display: 'flex', flexDirection: 'column', alignItems: 'stretch', justifyContent: 'flex-start' }} onClick={() => setState((s) => withTask(s, t.task))} data-task={t.task} aria-pressed={selected}>
                   <CardContent>
                     <Stack direction="row" spacing={1} sx={{ alignItems: 'center', mb: 1, color: 'primary.main' }}>
                       {t.icon}
