@@ -43,7 +43,7 @@ export const projects = {
   update: (id: number, p: Partial<ProjectCreate>) => api<Project>(`/projects/${id}`, { method: 'PATCH', body: p }),
   remove: (id: number) => api<void>(`/projects/${id}`, { method: 'DELETE' }),
   members: (id: number) => api<Member[]>(`/projects/${id}/members`),
-  addMember: (id: number, m: MemberCreate) => api<Member>(`/projects/${id}/members`, { method: 'POST', body: m }),
+  addMember: (id: number, m: MemberCreate) => api<Member[]>(`/projects/${id}/members`, { method: 'POST', body: m }),
   removeMember: (id: number, userId: number) => api<void>(`/projects/${id}/members/${userId}`, { method: 'DELETE' }),
   /** Every annotation of the project (the list is paged; this reads all pages). */
   annotations: (id: number) => allPages<Annotation>(`/projects/${id}/annotations`),

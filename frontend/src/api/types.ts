@@ -53,14 +53,16 @@ export interface Credentials {
 export interface TokenResponse {
   access_token: string;
   token_type: 'bearer';
+  /** Seconds until the token expires. */
+  expires_in?: number;
 }
 
-// ASSUMED: `GET /auth/me` → the user without secrets; `created_at` RFC 3339.
+/** `host/server/src/api/auth.rs` UserResponse. */
 export interface User {
   id: number;
   email: string;
   role: Role;
-  created_at?: string;
+  created_at: string;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -68,16 +70,17 @@ export interface User {
 
 export type MemberRole = 'owner' | 'editor' | 'viewer';
 
-// ASSUMED: the counts are included in list and detail responses (the wizard shows them).
+/** `host/server/src/api/projects.rs` ProjectResponse. */
 export interface Project {
   id: number;
   name: string;
-  description: string | null;
+  description: string;
+  created_by?: number | null;
   created_at: string;
   updated_at?: string;
   image_count?: number;
   annotation_count?: number;
-  /** The caller's role in the project. */
+  /** The caller's role in the project (admins act as owners). */
   role?: MemberRole;
 }
 
@@ -86,30 +89,39 @@ export interface ProjectCreate {
   description?: string;
 }
 
-// ASSUMED: members are listed with their email; added by email.
 export interface Member {
   user_id: number;
   email: string;
   role: MemberRole;
+  created_at?: string;
 }
 
+/** A user is added (or their role changed) by email or by id. */
 export interface MemberCreate {
-  email: string;
+  email?: string;
+  user_id?: number;
   role: MemberRole;
 }
 
+/** `host/server/src/api/images.rs` ImageResponse. */
 export interface Image {
   id: number;
   project_id: number;
   filename: string;
+  content_type?: string;
   width: number;
   height: number;
+  size_bytes?: number;
+  sha256?: string;
   class_label: string | null;
   annotation_count?: number;
+  /** Where to GET the file (`?token=` works where headers cannot be sent). */
+  file_url?: string;
   created_at?: string;
+  updated_at?: string;
 }
 
-// ASSUMED: a page of images is `{items, total, page, per_page}` (page is 1-based).
+/** A page of a list (`host/server/src/extract.rs` Paged); `page` is 1-based, `per_page` ≤ 1000. */
 export interface Page<T> {
   items: T[];
   total: number;
@@ -117,7 +129,7 @@ export interface Page<T> {
   per_page: number;
 }
 
-// ASSUMED: upload answers `{images, skipped: [{filename, reason}]}`.
+/** Upload answer: the images created, in order, and the duplicates skipped. */
 export interface UploadResult {
   images: Image[];
   skipped: { filename: string; reason: string }[];
@@ -126,6 +138,8 @@ export interface UploadResult {
 export interface Annotation {
   id: number;
   image_id: number;
+  project_id?: number;
+  created_by?: number | null;
   type: ShapeType;
   data: AnnotationData;
   class_label: string;
@@ -147,12 +161,15 @@ export type AnnotationPatch = Partial<Pick<AnnotationCreate, 'type' | 'data' | '
 
 export type ImportFormat = 'coco' | 'yolo' | 'imagefolder';
 
-// ASSUMED: an import reports what it created and what it skipped.
+/** `host/server/src/api/import_export.rs` ImportReport. */
 export interface ImportResult {
-  images_created?: number;
-  annotations_created?: number;
-  skipped?: { item?: string; filename?: string; reason: string }[];
-  warnings?: string[];
+  format: ImportFormat;
+  images_imported: number;
+  images_skipped: number;
+  annotations_imported: number;
+  annotations_skipped: number;
+  /** Everything not imported, with the reason. */
+  skipped: { kind: string; item: string; reason: string }[];
 }
 
 // ---------------------------------------------------------------------------------------

@@ -280,13 +280,26 @@ export function AnnotationCanvas(props: Props) {
     const width = isSel || s.highlighted ? 3 : 2;
     const dash = s.prediction ? '6 4' : undefined;
     const fill = s.prediction ? 'transparent' : `${stroke}${isSel ? '33' : '1f'}`;
+    // A dark halo under the coloured stroke keeps outlines visible on any image, even on
+    // objects of the class's own colour.
     let el: React.ReactNode;
     if (isCircle(data)) {
       const [cx, cy] = sp([data.x, data.y]);
-      el = <circle cx={cx} cy={cy} r={data.size * view.scale} stroke={stroke} strokeWidth={width} strokeDasharray={dash} fill={fill} />;
+      const r = data.size * view.scale;
+      el = (
+        <>
+          <circle cx={cx} cy={cy} r={r} stroke="rgba(0,0,0,0.55)" strokeWidth={width + 2.5} fill="none" />
+          <circle cx={cx} cy={cy} r={r} stroke={stroke} strokeWidth={width} strokeDasharray={dash} fill={fill} />
+        </>
+      );
     } else {
-      const pts = (isCorners(data) ? data.corners : data.points).map(sp);
-      el = <polygon points={pts.map((q) => q.join(',')).join(' ')} stroke={stroke} strokeWidth={width} strokeDasharray={dash} fill={fill} strokeLinejoin="round" />;
+      const pts = (isCorners(data) ? data.corners : data.points).map(sp).map((q) => q.join(',')).join(' ');
+      el = (
+        <>
+          <polygon points={pts} stroke="rgba(0,0,0,0.55)" strokeWidth={width + 2.5} fill="none" strokeLinejoin="round" />
+          <polygon points={pts} stroke={stroke} strokeWidth={width} strokeDasharray={dash} fill={fill} strokeLinejoin="round" />
+        </>
+      );
     }
     const b = shapeBounds(data);
     const [lx, ly] = sp([b.x1, b.y1]);

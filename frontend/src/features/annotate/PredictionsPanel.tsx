@@ -19,7 +19,7 @@ import {
 } from '@mui/material';
 import CheckIcon from '@mui/icons-material/Check';
 import CloseIcon from '@mui/icons-material/Close';
-import { errorMessage } from '@/api/client';
+import { ApiError, errorMessage } from '@/api/client';
 import * as ep from '@/api/endpoints';
 import { useModels } from '@/api/queries';
 import type { PredictedAnnotation, PredictResponse } from '@/api/types';
@@ -95,7 +95,13 @@ export function PredictionsPanel({
       <Typography variant="overline" color="text.secondary">
         Predictions
       </Typography>
-      {models.isSuccess && list.length === 0 ? (
+      {models.isError ? (
+        <Typography variant="body2" color="text.secondary">
+          {models.error instanceof ApiError && models.error.status === 404
+            ? 'This server does not offer model predictions yet.'
+            : `Models could not be loaded: ${errorMessage(models.error)}`}
+        </Typography>
+      ) : models.isSuccess && list.length === 0 ? (
         <Typography variant="body2" color="text.secondary">
           No active model yet. Train one to get suggestions here.
         </Typography>

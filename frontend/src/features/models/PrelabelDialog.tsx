@@ -79,6 +79,7 @@ export function PrelabelDialog({ open, onClose, projectId, modelId }: { open: bo
         ) : (
           <Stack spacing={2.5}>
             {error && <Alert severity="error">{error}</Alert>}
+            {models.isError && <Alert severity="warning">Models could not be loaded: {errorMessage(models.error)}</Alert>}
             {projectId === undefined && (
               <TextField select label="Project" value={project} onChange={(e) => setProject(Number(e.target.value))} fullWidth>
                 {(projects.data ?? []).map((p) => (

@@ -56,7 +56,7 @@ export function ImportDialog({ projectId, open, onClose }: { projectId: number; 
     setProgress(0);
     try {
       const r = await ep.projects.import(projectId, file, format, (p) => setProgress(p.total ? (p.loaded / p.total) * 100 : 0));
-      setResult(r ?? {});
+      setResult(r);
       qc.invalidateQueries({ queryKey: ['projects'] });
       qc.invalidateQueries({ queryKey: keys.imagesOf(projectId) });
     } catch (e) {
@@ -74,23 +74,18 @@ export function ImportDialog({ projectId, open, onClose }: { projectId: number; 
         {result ? (
           <>
             <Alert severity={skipped.length ? 'warning' : 'success'} sx={{ mb: 2 }}>
-              Imported {result.images_created ?? 0} images and {result.annotations_created ?? 0} annotations
-              {skipped.length ? `; ${skipped.length} items were skipped.` : '.'}
+              Imported {result.images_imported} images and {result.annotations_imported} annotations ({result.format.toUpperCase()})
+              {skipped.length ? `; skipped ${result.images_skipped} images and ${result.annotations_skipped} annotations.` : '.'}
             </Alert>
             {skipped.length > 0 && (
               <List dense sx={{ maxHeight: 240, overflow: 'auto' }}>
                 {skipped.map((s, i) => (
                   <ListItem key={i} disableGutters>
-                    <ListItemText primary={s.item ?? s.filename ?? `Item ${i + 1}`} secondary={s.reason} slotProps={{ secondary: { color: 'error' } }} />
+                    <ListItemText primary={`${s.kind}: ${s.item}`} secondary={s.reason} slotProps={{ secondary: { color: 'error' } }} />
                   </ListItem>
                 ))}
               </List>
             )}
-            {result.warnings?.map((w, i) => (
-              <Typography key={i} variant="body2" color="text.secondary">
-                {w}
-              </Typography>
-            ))}
           </>
         ) : (
           <>

@@ -27,7 +27,7 @@ import { errorMessage } from '@/api/client';
 import * as ep from '@/api/endpoints';
 import { keys } from '@/api/queries';
 import { formatBytes, plural } from '@/components/format';
-import { batchIndices, batchOutcome, planFiles, summarize, type UploadItem } from './upload';
+import { batchIndices, batchOutcome, planFiles, rejectedFile, summarize, type UploadItem } from './upload';
 
 export function UploadDialog({ projectId, open, onClose }: { projectId: number; open: boolean; onClose: () => void }) {
   const qc = useQueryClient();
@@ -56,14 +56,28 @@ export function UploadDialog({ projectId, open, onClose }: { projectId: number; 
       if (abort.current.signal.aborted) break;
       batch.forEach((i) => (next[i] = { ...next[i], state: { kind: 'uploading' } }));
       setItems([...next]);
-      const files = batch.map((i) => next[i].file);
-      const batchBytes = files.reduce((n, f) => n + f.size, 0);
-      try {
-        const res = await ep.images.upload(projectId, files, (p) => setSent({ loaded: doneBytes + Math.min(p.loaded, batchBytes), total: totalBytes }), abort.current.signal);
-        batchOutcome(files, res).forEach((state, k) => (next[batch[k]] = { ...next[batch[k]], state }));
-      } catch (e) {
-        const reason = e instanceof DOMException && e.name === 'AbortError' ? 'Cancelled.' : errorMessage(e);
-        batch.forEach((i) => (next[i] = { ...next[i], state: { kind: 'error', reason } }));
+      const batchBytes = batch.reduce((n, i) => n + next[i].file.size, 0);
+      // One undecodable file makes the host refuse the whole request: mark it and send the
+      // rest of the batch again.
+      let pending = [...batch];
+      while (pending.length) {
+        const files = pending.map((i) => next[i].file);
+        try {
+          const res = await ep.images.upload(projectId, files, (p) => setSent({ loaded: doneBytes + Math.min(p.loaded, batchBytes), total: totalBytes }), abort.current.signal);
+          batchOutcome(files, res).forEach((state, k) => (next[pending[k]] = { ...next[pending[k]], state }));
+          pending = [];
+        } catch (e) {
+          const bad = rejectedFile(e, files);
+          if (bad) {
+            next[pending[bad.index]] = { ...next[pending[bad.index]], state: { kind: 'error', reason: bad.reason } };
+            pending = pending.filter((_, k) => k !== bad.index);
+            setItems([...next]);
+            continue;
+          }
+          const reason = e instanceof DOMException && e.name === 'AbortError' ? 'Cancelled.' : errorMessage(e);
+          pending.forEach((i) => (next[i] = { ...next[i], state: { kind: 'error', reason } }));
+          pending = [];
+        }
       }
       doneBytes += batchBytes;
       setSent({ loaded: doneBytes, total: totalBytes });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { batchIndices, batchOutcome, isImageFile, planFiles, summarize } from './upload';
+import { ApiError } from '@/api/client';
+import { batchIndices, batchOutcome, isImageFile, planFiles, rejectedFile, summarize } from './upload';
 
 const file = (name: string, size = 10, type = '') => new File([new Uint8Array(size)], name, { type });
 
@@ -37,5 +38,16 @@ describe('upload planning', () => {
   it('summarizes', () => {
     const items = planFiles([file('a.png'), file('b.txt')]);
     expect(summarize(items)).toEqual({ total: 2, done: 0, failed: 1, queued: 1 });
+  });
+});
+
+describe('rejectedFile', () => {
+  it('finds the file the host named when it refused the batch', () => {
+    const files = [file('a.png'), file('broken.png'), file('c.png')];
+    const err = new ApiError(422, 'unprocessable', 'broken.png: not a PNG, JPEG, … image', { field: 'files', filename: 'broken.png', reason: 'not a PNG, JPEG, … image' });
+    expect(rejectedFile(err, files)).toEqual({ index: 1, reason: 'not a PNG, JPEG, … image' });
+    expect(rejectedFile(new ApiError(422, 'x', 'm', { field: 'files', filename: 'other.png' }), files)).toBeNull();
+    expect(rejectedFile(new ApiError(413, 'too_large', 'too big'), files)).toBeNull();
+    expect(rejectedFile(new Error('boom'), files)).toBeNull();
   });
 });

@@ -2,6 +2,7 @@
 // (a few files per request, so progress moves and one bad batch does not sink the rest), and
 // what became of each file once the server answered.
 
+import { ApiError } from '@/api/client';
 import type { UploadResult } from '@/api/types';
 
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'bmp', 'webp', 'tif', 'tiff', 'gif'];
@@ -80,4 +81,18 @@ export function summarize(items: UploadItem[]): { total: number; done: number; f
     else queued++;
   }
   return { total: items.length, done, failed, queued };
+}
+
+/**
+ * The host refuses a whole request when one file is not a decodable image, naming it in the
+ * 422's `details` (`{field: "files", filename, reason}`). Returns which file of the batch it
+ * was and why, so the rest can be sent again without it; null for any other failure.
+ */
+export function rejectedFile(err: unknown, files: { name: string }[]): { index: number; reason: string } | null {
+  if (!(err instanceof ApiError) || err.status !== 422) return null;
+  const d = err.details as { filename?: unknown; reason?: unknown } | null;
+  if (!d || typeof d.filename !== 'string') return null;
+  const index = files.findIndex((f) => f.name === d.filename);
+  if (index < 0) return null;
+  return { index, reason: typeof d.reason === 'string' ? d.reason : err.message };
 }

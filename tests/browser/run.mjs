@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// End-to-end browser tests: the real host (`annotateforge serve`, SQLite in a temp data dir,
+// serving `frontend/dist`) driven through headless Chromium (Debian's /usr/bin/chromium via
+// playwright-core) like a user would: sign up, create a project, upload images, draw a box,
+// run the training wizard, watch the monitor's charts update live until the job completes,
+// predict with the new model and accept a prediction. Screenshots of the main pages go to
+// tests/browser/artifacts/ (look at them).
+//
+// Each step names the API routes it needs. A step whose routes the server's OpenAPI document
+// does not list yet is SKIPPED (and says so) rather than failed, so the runner can land before
+// the jobs/models endpoints; set AF_E2E_REQUIRE_ALL=1 to turn skips into failures. Steps after
+// a failed one that depend on it are skipped too.
+//
+//   node tests/browser/run.mjs            # all steps
+//   AF_E2E_ONLY=sign-up,create-project node tests/browser/run.mjs
+//   AF_E2E_HEADFUL=1 …                    # watch it (needs a display)
+
+import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from './lib/server.mjs';
+import { steps } from './steps.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..', '..');
+const frontendDir = join(root, 'frontend', 'dist');
+const artifacts = join(here, 'artifacts');
+// playwright-core is a dev dependency of the front end; resolve it from there.
+const require = createRequire(join(root, 'frontend', 'package.json'));
+const { chromium } = require('playwright-core');
+
+const CHROMIUM = process.env.AF_CHROMIUM ?? '/usr/bin/chromium';
+const requireAll = process.env.AF_E2E_REQUIRE_ALL === '1';
+const only = process.env.AF_E2E_ONLY ? new Set(process.env.AF_E2E_ONLY.split(',')) : null;
+
+const c = { green: (s) => `\x1b[32m${s}\x1b[0m`, red: (s) => `\x1b[31m${s}\x1b[0m`, yellow: (s) => `\x1b[33m${s}\x1b[0m`, dim: (s) => `\x1b[2m${s}\x1b[0m` };
+
+/** `/api/v1/projects/{project_id}/images` → `/api/v1/projects/{}/images`, to compare routes. */
+const norm = (p) => p.replace(/\{[^}]*\}/g, '{}');
+
+async function main() {
+  if (!existsSync(join(frontendDir, 'index.html'))) throw new Error('frontend/dist is missing: run `cd frontend && npm run build` first');
+  mkdirSync(artifacts, { recursive: true });
+  const server = await startServer({ root, frontendDir, logFile: join(artifacts, 'server.log') });
+  console.log(c.dim(`host ${server.bin} on ${server.base}, data in ${server.dataDir}`));
+  let browser;
+  const userDataDir = mkdtempSync(join(tmpdir(), 'af-e2e-chromium-'));
+  const results = [];
+  try {
+    const doc = await (await fetch(`${server.base}/api/v1/openapi.json`)).json();
+    const routes = new Set(Object.keys(doc.paths ?? {}).map(norm));
+    browser = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: process.env.AF_E2E_HEADFUL !== '1',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      viewport: { width: 1366, height: 768 },
+      baseURL: server.base,
+    });
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    const consoleErrors = [];
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(`console: ${m.text()}`));
+
+    const ctx = { page, base: server.base, artifacts, state: {}, shots: [], consoleErrors, log: (m) => console.log(c.dim(`    ${m}`)) };
+    ctx.shot = async (name) => {
+      const file = join(artifacts, `${String(ctx.shots.length + 1).padStart(2, '0')}-${name}.png`);
+      await page.screenshot({ path: file, fullPage: false });
+      ctx.shots.push(file);
+    };
+    const done = new Set();
+    for (const step of steps) {
+      if (only && !only.has(step.name)) continue;
+      const t0 = Date.now();
+      const missing = (step.needs ?? []).filter((r) => !routes.has(norm(r)));
+      const blocked = (step.after ?? []).filter((d) => (!only || only.has(d)) && !done.has(d));
+      if (missing.length || blocked.length) {
+        const why = missing.length ? `server has no ${missing.join(', ')} yet` : `needs ${blocked.join(', ')}`;
+        results.push({ name: step.name, status: 'skipped', why });
+        console.log(`${c.yellow('SKIP')} ${step.name} ${c.dim(`(${why})`)}`);
+        continue;
+      }
+      try {
+        await step.run(ctx);
+        done.add(step.name);
+        results.push({ name: step.name, status: 'passed', ms: Date.now() - t0 });
+        console.log(`${c.green('PASS')} ${step.name} ${c.dim(`${((Date.now() - t0) / 1000).toFixed(1)} s`)}`);
+      } catch (e) {
+        results.push({ name: step.name, status: 'failed', why: e?.stack ?? String(e) });
+        console.log(`${c.red('FAIL')} ${step.name}\n${String(e?.stack ?? e).split('\n').slice(0, 8).map((l) => '     ' + l).join('\n')}`);
+        await ctx.shot(`FAILED-${step.name}`).catch(() => {});
+      }
+    }
+    if (consoleErrors.length) console.log(c.dim(`browser console errors:\n  ${consoleErrors.slice(0, 20).join('\n  ')}`));
+  } finally {
+    await browser?.close().catch(() => {});
+    await server.stop();
+    rmSync(userDataDir, { recursive: true, force: true });
+  }
+  writeFileSync(join(artifacts, 'results.json'), JSON.stringify(results, null, 2));
+  const failed = results.filter((r) => r.status === 'failed');
+  const skipped = results.filter((r) => r.status === 'skipped');
+  const passed = results.filter((r) => r.status === 'passed');
+  console.log(`\n${passed.length} passed, ${failed.length} failed, ${skipped.length} skipped; screenshots in ${artifacts}`);
+  if (failed.length || (requireAll && skipped.length)) process.exit(1);
+}
+
+main().catch((e) => {
+  console.error(c.red(e?.stack ?? String(e)));
+  process.exit(1);
+});
