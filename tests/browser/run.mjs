@@ -16,7 +16,7 @@
 //   AF_E2E_HEADFUL=1 …                    # watch it (needs a display)
 
 import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,8 @@ const norm = (p) => p.replace(/\{[^}]*\}/g, '{}');
 async function main() {
   if (!existsSync(join(frontendDir, 'index.html'))) throw new Error('frontend/dist is missing: run `cd frontend && npm run build` first');
   mkdirSync(artifacts, { recursive: true });
+  // Only this run's screenshots.
+  for (const f of readdirSync(artifacts)) if (/\.(png|log|json)$/.test(f)) rmSync(join(artifacts, f));
   const server = await startServer({ root, frontendDir, logFile: join(artifacts, 'server.log') });
   console.log(c.dim(`host ${server.bin} on ${server.base}, data in ${server.dataDir}`));
   let browser;

@@ -3,6 +3,7 @@
 // what earlier steps made (the token, the project, image ids, the job, the model).
 
 import { squareImage } from './lib/png.mjs';
+import { zip } from './lib/zip.mjs';
 
 const EMAIL = 'e2e-admin@example.com';
 const PASSWORD = 'correct horse battery';
@@ -247,6 +248,46 @@ export const steps = [
       assert(coco.images.length === IMAGES && coco.annotations.length === IMAGES, `COCO has ${coco.images.length} images and ${coco.annotations.length} annotations`);
       assert(coco.categories.some((c) => c.name === 'square'), 'COCO names the class');
       ctx.log(`downloaded ${download.suggestedFilename()}`);
+    },
+  },
+  {
+    name: 'import-imagefolder',
+    needs: ['/api/v1/projects/{id}/import', '/api/v1/images/{id}'],
+    after: ['sign-up'],
+    async run(ctx) {
+      const { page } = ctx;
+      // A classification dataset: red and blue squares in ImageFolder layout.
+      const entries = [];
+      for (let i = 0; i < 4; i++) entries.push({ name: `train/red/r${i}.png`, data: squareImage(2000 + i).png });
+      for (let i = 0; i < 4; i++) entries.push({ name: `train/blue/b${i}.png`, data: squareImage(3000 + i, { color: [40, 60, 220] }).png });
+      const r = await api(ctx, 'POST', '/projects', { name: 'Colours', description: 'Red or blue (classification)' });
+      ctx.state.classifyProjectId = r.id;
+      await page.goto(`/projects/${r.id}`);
+      await page.getByRole('button', { name: 'More' }).click();
+      await page.getByRole('menuitem', { name: /Import dataset/ }).click();
+      await page.getByTestId('import-input').setInputFiles({ name: 'colours.zip', mimeType: 'application/zip', buffer: zip(entries) });
+      await page.getByRole('button', { name: 'Import', exact: true }).click();
+      await page.getByText(/Imported 8 images and 0 annotations \(IMAGEFOLDER\)/).waitFor({ timeout: 60_000 });
+      await ctx.shot('import-result');
+      await page.getByRole('button', { name: 'Done' }).click();
+      await until(async () => (await page.getByTestId('image-tile').count()) === 8, 20_000, '8 imported tiles');
+      // The image class is shown on the tiles and can be changed in the annotation view.
+      const images = (await api(ctx, 'GET', `/projects/${r.id}/images?page=1&per_page=100`)).items;
+      const red = images.find((i) => i.class_label === 'red');
+      assert(red && images.filter((i) => i.class_label === 'blue').length === 4, 'classes come from the folders');
+      await page.goto(`/projects/${r.id}/annotate/${red.id}`);
+      const field = page.getByPlaceholder('Whole-image label (classification)');
+      await until(async () => (await field.inputValue()) === 'red', 10_000, 'the image class in the annotation view');
+      await field.fill('blue');
+      await page.getByRole('option', { name: 'blue', exact: true }).click();
+      await until(async () => (await api(ctx, 'GET', `/images/${red.id}`)).class_label === 'blue', 10_000, 'the new image class on the server');
+      await ctx.shot('annotate-image-class');
+      // Shift+digit classifies and moves to the next image.
+      const classes = await page.locator('[data-class]').evaluateAll((els) => els.map((e) => e.getAttribute('data-class')));
+      await page.locator('body').click({ position: { x: 700, y: 740 } });
+      await page.keyboard.press(`Shift+Digit${classes.indexOf('red') + 1}`);
+      await until(async () => (await api(ctx, 'GET', `/images/${red.id}`)).class_label === 'red', 10_000, 'Shift+digit to set the class back');
+      await page.waitForURL((u) => !u.pathname.endsWith(`/annotate/${red.id}`), { timeout: 10_000 });
     },
   },
   {

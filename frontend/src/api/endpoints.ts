@@ -74,6 +74,9 @@ export const images = {
       (r): UploadResult => (Array.isArray(r) ? { images: r, skipped: [] } : { images: r.images ?? [], skipped: r.skipped ?? [] }),
     );
   },
+  /** The image-level class of every image in the project that has one (all pages). */
+  classLabels: (projectId: number) =>
+    allPages<Image>(`/projects/${projectId}/images`).then((l) => l.map((i) => i.class_label).filter((c): c is string => !!c)),
   /** The image file; fetched with the token and shown through an object URL. */
   file: (id: number, signal?: AbortSignal) => apiBlob(`/images/${id}/file`, { signal }).then((r) => r.blob),
 };

@@ -14,6 +14,7 @@ export const keys = {
   projectAnnotations: (id: number) => ['projects', id, 'annotations'] as const,
   images: (projectId: number, page: number, perPage: number) => ['projects', projectId, 'images', page, perPage] as const,
   imagesOf: (projectId: number) => ['projects', projectId, 'images'] as const,
+  imageClassLabels: (projectId: number) => ['projects', projectId, 'images', 'class-labels'] as const,
   image: (id: number) => ['images', id] as const,
   imageAnnotations: (id: number) => ['images', id, 'annotations'] as const,
   plugins: ['plugins'] as const,
@@ -102,6 +103,10 @@ export const useImages = (projectId: number, page: number, perPage: number, enab
     placeholderData: keepPreviousData,
     enabled,
   });
+
+/** Image-level classes used in a project (one entry per image that has one). */
+export const useImageClassLabels = (projectId: number, enabled = true) =>
+  useQuery({ queryKey: keys.imageClassLabels(projectId), queryFn: () => ep.images.classLabels(projectId), enabled, staleTime: 30_000 });
 
 export const useImage = (id: number) => useQuery({ queryKey: keys.image(id), queryFn: () => ep.images.get(id) });
 

@@ -13,7 +13,7 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-function crc32(buf) {
+export function crc32(buf) {
   let c = 0xffffffff;
   for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
@@ -59,7 +59,7 @@ export function rng(seed) {
  * A `width`×`height` image with a soft background and one filled square of side `size`
  * at a seeded random position; returns the PNG and the square's box in pixels.
  */
-export function squareImage(seed, { width = 160, height = 120, size = 48 } = {}) {
+export function squareImage(seed, { width = 160, height = 120, size = 48, color = [220, 40, 40] } = {}) {
   const r = rng(seed);
   const x1 = Math.floor(r() * (width - size));
   const y1 = Math.floor(r() * (height - size));
@@ -69,7 +69,7 @@ export function squareImage(seed, { width = 160, height = 120, size = 48 } = {})
     for (let x = 0; x < width; x++) {
       const inside = x >= x1 && x < x1 + size && y >= y1 && y < y1 + size;
       const noise = Math.floor(r() * 12) - 6;
-      const px = inside ? [220, 40, 40] : bg;
+      const px = inside ? color : bg;
       const o = (y * width + x) * 3;
       for (let c = 0; c < 3; c++) rgb[o + c] = Math.max(0, Math.min(255, px[c] + noise));
     }

@@ -158,6 +158,12 @@ export function AnnotatePage() {
         case 'class':
           if (classes[cmd.index]) pickClass(classes[cmd.index]);
           break;
+        case 'imageClass':
+          if (classes[cmd.index]) {
+            // Classifying is one key per image: set the class and move on.
+            setImageClass.mutate(classes[cmd.index], { onSuccess: () => go(nav.next), onError: (e) => notify(errorMessage(e), 'error') });
+          }
+          break;
         case 'delete':
           deleteSelected();
           break;
@@ -186,7 +192,7 @@ export function AnnotatePage() {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [classes, pickClass, deleteSelected, go, nav.prev, nav.next, help]);
+  }, [classes, pickClass, deleteSelected, go, nav.prev, nav.next, help, setImageClass, notify]);
 
   const onCreate = async (type: 'box' | 'circle' | 'polygon', data: AnnotationData) => {
     if (!activeClass) {

@@ -25,6 +25,12 @@ describe('commandForKey', () => {
     expect(commandForKey({ key: 'Enter' }, false)).toBeNull();
   });
 
+  it('Shift+digit sets the image class, on any keyboard layout', () => {
+    expect(commandForKey({ key: '!', code: 'Digit1', shiftKey: true }, false)).toEqual({ kind: 'imageClass', index: 0 });
+    expect(commandForKey({ key: '&', code: 'Digit1', shiftKey: true }, false)).toEqual({ kind: 'imageClass', index: 0 });
+    expect(commandForKey({ key: '1', code: 'Digit1' }, false)).toEqual({ kind: 'class', index: 0 });
+  });
+
   it('leaves browser shortcuts alone', () => {
     expect(commandForKey({ key: 'c', ctrlKey: true }, false)).toBeNull();
     expect(commandForKey({ key: 'v', metaKey: true }, false)).toBeNull();

@@ -9,6 +9,7 @@ export type Command =
   | { kind: 'cancel' }
   | { kind: 'finish' }
   | { kind: 'class'; index: number }
+  | { kind: 'imageClass'; index: number }
   | { kind: 'zoom'; factor: number }
   | { kind: 'fit' }
   | { kind: 'image'; step: -1 | 1 }
@@ -21,6 +22,7 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: 'C', what: 'Draw a circle' },
   { keys: 'P', what: 'Draw a polygon (click points; click the first point, Enter or double-click to close)' },
   { keys: '1 – 9', what: 'Pick a class (and give it to the selected shape)' },
+  { keys: 'Shift + 1 – 9', what: 'Set the image class (classification), then go to the next image' },
   { keys: 'Del / Backspace', what: 'Delete the selected shape (Backspace removes the last point while drawing a polygon)' },
   { keys: 'Esc', what: 'Cancel drawing, then clear the selection' },
   { keys: '+ / −', what: 'Zoom in / out (or the mouse wheel)' },
@@ -33,6 +35,9 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
 
 export interface KeyLike {
   key: string;
+  /** The physical key (`Digit1`), for Shift+digit whatever the keyboard layout. */
+  code?: string;
+  shiftKey?: boolean;
   ctrlKey?: boolean;
   metaKey?: boolean;
   altKey?: boolean;
@@ -41,6 +46,8 @@ export interface KeyLike {
 /** The command for a key press, or null when the key is not a shortcut here. */
 export function commandForKey(e: KeyLike, drawing: boolean): Command | null {
   if (e.ctrlKey || e.metaKey || e.altKey) return null;
+  const digit = /^Digit([1-9])$/.exec(e.code ?? '');
+  if (e.shiftKey && digit) return { kind: 'imageClass', index: Number(digit[1]) - 1 };
   const k = e.key;
   switch (k.toLowerCase()) {
     case 'v':

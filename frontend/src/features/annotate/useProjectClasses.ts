@@ -1,10 +1,10 @@
-// The classes offered while annotating a project: the labels already used in it (shapes and
-// image-level classes) plus classes the user added here but has not used yet, which are kept
+// The classes offered while annotating a project: the labels already used in it (shape labels
+// and image-level classes) plus classes the user added here but has not used yet, which are kept
 // in localStorage per project so they survive a reload. Order is stable (first seen first)
 // because the number keys 1–9 pick classes by position.
 
 import { useCallback, useMemo, useState } from 'react';
-import { useProjectAnnotations } from '@/api/queries';
+import { useImageClassLabels, useProjectAnnotations } from '@/api/queries';
 
 const storeKey = (projectId: number) => `annotateforge.classes.${projectId}`;
 
@@ -34,12 +34,15 @@ export function mergeClasses(...lists: (readonly string[])[]): string[] {
 
 export function useProjectClasses(projectId: number, extra: readonly string[] = []) {
   const annotations = useProjectAnnotations(projectId);
+  const imageClasses = useImageClassLabels(projectId);
   const [stored, setStored] = useState<string[]>(() => readStored(projectId));
+  // Uses per label: shapes with it plus images classed as it.
   const used = useMemo(() => {
     const counts = new Map<string, number>();
     for (const a of annotations.data ?? []) counts.set(a.class_label, (counts.get(a.class_label) ?? 0) + 1);
+    for (const c of imageClasses.data ?? []) counts.set(c, (counts.get(c) ?? 0) + 1);
     return counts;
-  }, [annotations.data]);
+  }, [annotations.data, imageClasses.data]);
 
   // Stored order first so numbering does not jump when a class gets its first use.
   const classes = useMemo(() => mergeClasses(stored, [...used.keys()].sort(), extra), [stored, used, extra]);
@@ -61,5 +64,5 @@ export function useProjectClasses(projectId: number, extra: readonly string[] = 
     [projectId, classes],
   );
 
-  return { classes, counts: used, addClass, loading: annotations.isPending };
+  return { classes, counts: used, addClass, loading: annotations.isPending || imageClasses.isPending };
 }

@@ -8,23 +8,12 @@ import * as ep from '@/api/endpoints';
 import { keys } from '@/api/queries';
 import type { AnnotationType, TaskType } from '@/api/types';
 
-async function imageClassLabels(projectId: number): Promise<string[]> {
-  const labels: string[] = [];
-  for (let page = 1, seen = 0; page <= 200; page++) {
-    const r = await ep.images.page(projectId, page, 200);
-    for (const img of r.items) if (img.class_label) labels.push(img.class_label);
-    seen += r.items.length;
-    if (r.items.length < 200 || seen >= r.total) break;
-  }
-  return labels;
-}
-
 export function useClassCounts(projectIds: number[], task: TaskType | null, types: AnnotationType[]) {
   const classify = task === 'classify';
   const results = useQueries({
     queries: projectIds.map((id) =>
       classify
-        ? { queryKey: [...keys.imagesOf(id), 'class-labels'], queryFn: () => imageClassLabels(id), staleTime: 30_000 }
+        ? { queryKey: keys.imageClassLabels(id), queryFn: () => ep.images.classLabels(id), staleTime: 30_000 }
         : { queryKey: keys.projectAnnotations(id), queryFn: () => ep.projects.annotations(id), staleTime: 30_000 },
     ),
   });
