@@ -58,37 +58,48 @@ pub fn letterbox_shape_scaled(orig: (i64, i64), target: (i64, i64), auto: bool, 
     Letterbox { orig, resized: (new_h, new_w), input: (new_h + top + bottom, new_w + left + right), top, left }
 }
 
-/// Bilinear resize of `[C, H, W]` (any numeric kind) to `(h, w)`, returned as f32 rounded to
-/// whole grey levels (cv2.INTER_LINEAR on uint8, no antialiasing).
-pub fn resize_bilinear(img: &Tensor, size: (i64, i64)) -> Tensor {
-    let x = img.to_kind(Kind::Float).unsqueeze(0); // [1, C, H, W]
+/// Resizes `[C, H, W]` to `(h, w)`, bilinear with half-pixel centres, plain (`aa = false`,
+/// as OpenCV's INTER_LINEAR) or antialiased (`aa = true`, as PIL's BILINEAR). u8 images stay
+/// u8 and take libtorch's uint8 channels-last kernels (the layout `image_to_tensor` gives),
+/// an order of magnitude faster than going through f32; other kinds return f32 rounded to
+/// whole grey levels.
+fn resize(img: &Tensor, size: (i64, i64), aa: bool) -> Tensor {
     let (h, w) = (img.size()[1], img.size()[2]);
     if (h, w) == size {
-        return x.squeeze_dim(0);
+        return img.shallow_clone();
     }
-    x.upsample_bilinear2d([size.0, size.1], false, None, None).round().clamp(0.0, 255.0).squeeze_dim(0)
+    let x = if img.kind() == Kind::Uint8 { img.unsqueeze(0) } else { img.to_kind(Kind::Float).unsqueeze(0) }; // [1, C, H, W]
+    let y = if aa {
+        Tensor::internal_upsample_bilinear2d_aa(&x, [size.0, size.1], false, None, None)
+    } else {
+        x.upsample_bilinear2d([size.0, size.1], false, None, None)
+    };
+    let y = if y.kind() == Kind::Uint8 { y } else { y.round().clamp(0.0, 255.0) };
+    y.squeeze_dim(0)
+}
+
+/// Bilinear resize without antialiasing (OpenCV's INTER_LINEAR, what `LetterBox` uses).
+pub fn resize_bilinear(img: &Tensor, size: (i64, i64)) -> Tensor {
+    resize(img, size, false)
 }
 
 /// Downscaling with an area-like filter (antialiased bilinear, standing in for OpenCV's
 /// INTER_AREA that Ultralytics' `load_image` uses to shrink validation images); enlarging is
-/// plain bilinear. `[C, H, W]` → f32 `[C, h, w]` in whole grey levels.
+/// plain bilinear.
 pub fn resize_area(img: &Tensor, size: (i64, i64)) -> Tensor {
     let (h, w) = (img.size()[1], img.size()[2]);
-    if size.0 >= h && size.1 >= w {
-        return resize_bilinear(img, size);
-    }
-    let x = img.to_kind(Kind::Float).unsqueeze(0);
-    Tensor::internal_upsample_bilinear2d_aa(&x, [size.0, size.1], false, None, None).round().clamp(0.0, 255.0).squeeze_dim(0)
+    resize(img, size, size.0 < h || size.1 < w)
 }
 
-/// Applies a letterbox to an image `[3, H, W]` with values 0–255: `[3, input_h, input_w]` f32,
-/// still 0–255 (divide by 255 for the network).
+/// Applies a letterbox to an image `[3, H, W]` (u8, or any kind with values 0–255):
+/// `[3, input_h, input_w]` of the same kind family, padded with 114 (divide by 255 after
+/// converting to float for the network).
 pub fn apply_letterbox(img: &Tensor, lb: &Letterbox) -> Tensor {
     let resized = resize_bilinear(img, lb.resized); // [3, h, w]
     if lb.resized == lb.input {
         return resized;
     }
-    let out = Tensor::full([3, lb.input.0, lb.input.1], PAD_VALUE, (Kind::Float, img.device())); // [3, H, W]
+    let out = Tensor::full([3, lb.input.0, lb.input.1], PAD_VALUE, (resized.kind(), img.device())); // [3, H, W]
     out.narrow(1, lb.top, lb.resized.0).narrow(2, lb.left, lb.resized.1).copy_(&resized);
     out
 }
@@ -125,17 +136,14 @@ fn inverse_gain(lb: &Letterbox) -> (f64, f64, f64, f64) {
 /// The classification transform of Ultralytics' predictor and validator
 /// (`classify_transforms`): resize the shorter side to `size` (bilinear with antialiasing,
 /// like PIL; the longer side truncated as torchvision does), centre-crop `size` x `size`.
-/// Input `[3, H, W]` 0–255, output `[3, size, size]` f32 0–255.
+/// Input `[3, H, W]` 0–255 (u8 for speed), output `[3, size, size]` of the same kind.
+/// With u8 input libtorch's antialiased kernel reproduces PIL's resize (a port of
+/// Pillow-SIMD) to the grey level.
 pub fn classify_transform(img: &Tensor, size: i64) -> Tensor {
     let (h, w) = (img.size()[1], img.size()[2]);
     let (rh, rw) = if w <= h { (size * h / w, size) } else { (size, size * w / h) };
     let (rh, rw) = (rh.max(1), rw.max(1));
-    let x = img.to_kind(Kind::Float).unsqueeze(0);
-    let resized = if (rh, rw) == (h, w) {
-        x
-    } else {
-        Tensor::internal_upsample_bilinear2d_aa(&x, [rh, rw], false, None, None).round().clamp(0.0, 255.0)
-    };
+    let resized = resize(img, (rh, rw), true).unsqueeze(0);
     // torchvision CenterCrop: offsets int(round((H - size) / 2)); pad first if smaller.
     let top = py_round((rh - size) as f64 / 2.0).max(0);
     let left = py_round((rw - size) as f64 / 2.0).max(0);

@@ -184,11 +184,14 @@ impl Predictor {
     }
 
     /// `[B, 3, H, W]` in [0, 1] on the device, and each image's letterbox (detect/segment).
+    /// Resizing and padding run on u8 on the CPU (fast kernels, and only the small padded
+    /// batch travels to the device), as Ultralytics moves uint8 before converting.
     fn preprocess(&self, images: &[RgbImage]) -> (Tensor, Vec<Letterbox>) {
-        let tensors: Vec<Tensor> = images.iter().map(|i| image_to_tensor(i, self.device)).collect();
+        let tensors: Vec<Tensor> = images.iter().map(|i| image_to_tensor(i, Device::Cpu)).collect();
+        let to_batch = |ts: Vec<Tensor>| Tensor::stack(&ts, 0).to_device(self.device).to_kind(Kind::Float) / 255.0;
         if self.spec.task == TaskType::Classify {
             let crops: Vec<Tensor> = tensors.iter().map(|t| classify_transform(t, self.imgsz)).collect();
-            return (Tensor::stack(&crops, 0) / 255.0, vec![]);
+            return (to_batch(crops), vec![]);
         }
         let same = images.iter().all(|i| i.dimensions() == images[0].dimensions());
         let boxes: Vec<Letterbox> = images
@@ -196,7 +199,7 @@ impl Predictor {
             .map(|i| letterbox_shape((i.height() as i64, i.width() as i64), (self.imgsz, self.imgsz), same, MAX_STRIDE))
             .collect();
         let padded: Vec<Tensor> = tensors.iter().zip(&boxes).map(|(t, lb)| apply_letterbox(t, lb)).collect();
-        (Tensor::stack(&padded, 0) / 255.0, boxes)
+        (to_batch(padded), boxes)
     }
 
     /// The eval output (`[B, 4+nc(+32), N]` or `[B, nc]` probabilities) and, for segment, the

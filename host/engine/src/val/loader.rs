@@ -83,7 +83,8 @@ pub fn detect_batch(samples: &[&YoloSample], shape: (i64, i64), imgsz: i64, with
         let t = image_to_tensor(img, Device::Cpu); // [3, h0, w0]
         let (h0, w0) = (img.height() as i64, img.width() as i64);
         let (rh, rw) = load_size(h0, w0, imgsz);
-        let resized = if (rh, rw) == (h0, w0) { t.to_kind(Kind::Float) } else { resize_area(&t, (rh, rw)) };
+        let resized = resize_area(&t, (rh, rw)); // u8
+
         let lb = letterbox_shape_scaled((rh, rw), shape, false, false, 32);
         inputs.push(apply_letterbox(&resized, &lb));
         // Normalised coordinates → pixels of the resized image → letterbox scale and padding.
@@ -125,7 +126,7 @@ pub fn detect_batch(samples: &[&YoloSample], shape: (i64, i64), imgsz: i64, with
     let n = cls.len() as i64;
     Ok(ValBatch {
         paths,
-        images: (Tensor::stack(&inputs, 0) / 255.0).to_device(device),
+        images: Tensor::stack(&inputs, 0).to_device(device).to_kind(Kind::Float) / 255.0,
         batch_idx: Tensor::from_slice(&batch_idx).to_device(device),
         cls: Tensor::from_slice(&cls).view([n, 1]).to_device(device),
         bboxes: Tensor::from_slice(&bboxes).view([n, 4]).to_device(device),
@@ -143,7 +144,7 @@ pub fn classify_batch(samples: &[&ClsSample], imgsz: i64, device: Device) -> Res
     let empty = || Tensor::zeros([0], (Kind::Float, device));
     Ok(ValBatch {
         paths,
-        images: (Tensor::stack(&crops, 0) / 255.0).to_device(device),
+        images: Tensor::stack(&crops, 0).to_device(device).to_kind(Kind::Float) / 255.0,
         batch_idx: empty(),
         cls: Tensor::from_slice(&labels).to_device(device),
         bboxes: empty(),

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Inference latency and throughput: AnnotateForge's Predictor vs Ultralytics' `predict`, same
+# machine, same images, same weights (seeded fresh yolov8n models saved by the engine and
+# loaded by both), FP32 CPU by default. Prints a markdown table (also written to
+# $OUT_DIR/predict_bench.md) and the raw JSON lines ($OUT_DIR/predict_bench.jsonl).
+#
+#   tools/bench/predict_vs_ultralytics.sh                 # all cases, 1 thread and all cores
+#   THREADS="2" RUNS=50 tools/bench/predict_vs_ultralytics.sh
+#   DEVICE=cuda tools/bench/predict_vs_ultralytics.sh     # our side on CUDA (theirs stays CPU)
+#
+# Cases (the issue's "Measure" list): detect 640, segment 256 and 640, classify 224; each
+# with single-image latency (median of RUNS calls) and batch-16 throughput.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+source scripts/env.sh
+PEER="$ROOT/tools/ultralytics-peer.sh"
+OUT_DIR="${OUT_DIR:-$ROOT/target/bench}"
+THREADS="${THREADS:-1 $(nproc)}"
+RUNS="${RUNS:-30}"
+BATCH_RUNS="${BATCH_RUNS:-3}"
+DEVICE="${DEVICE:-cpu}"
+mkdir -p "$OUT_DIR"
+"$PEER" setup >/dev/null
+cargo build -q --release -p af-engine --example bench_predict
+BENCH="$CARGO_TARGET_DIR/release/examples/bench_predict"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+"$PEER" python tools/bench/make_images.py "$WORK/images" 8
+"$BENCH" init detect 80 "$WORK/det.safetensors"
+"$BENCH" init segment 80 "$WORK/seg.safetensors"
+"$BENCH" init classify 1000 "$WORK/cls.safetensors"
+
+JSONL="$OUT_DIR/predict_bench.jsonl"
+: > "$JSONL"
+for case in "det 640" "seg 256" "seg 640" "cls 224"; do
+  set -- $case
+  for t in $THREADS; do
+    common=(--model "$WORK/$1.safetensors" --images "$WORK/images" --imgsz "$2" --threads "$t" --runs "$RUNS" --batch 16 --batch-runs "$BATCH_RUNS")
+    # Interleaved, so background load hits both sides alike.
+    "$BENCH" run "${common[@]}" --device "$DEVICE" | tee -a "$JSONL"
+    "$PEER" python tools/bench/ultralytics_predict.py "${common[@]}" 2>/dev/null | tail -1 | tee -a "$JSONL"
+  done
+done
+
+python3 - "$JSONL" "$OUT_DIR/predict_bench.md" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+key = lambda r: (r["task"], r["imgsz"], r["threads"])
+pairs = {}
+for r in rows:
+    pairs.setdefault(key(r), {})[r["side"]] = r
+out = ["| task | imgsz | threads | latency ms: ours | Ultralytics | ours / theirs | ours pre+inf+post | theirs pre+inf+post | batch-16 img/s: ours | Ultralytics |",
+       "|---|---|---|---|---|---|---|---|---|---|"]
+for (task, imgsz, threads), p in pairs.items():
+    o, u = p.get("annotateforge"), p.get("ultralytics")
+    if not (o and u):
+        continue
+    split = lambda r: f'{r["preprocess_ms"]:.1f}+{r["inference_ms"]:.1f}+{r["postprocess_ms"]:.1f}'
+    out.append(f'| {task} | {imgsz} | {threads} | {o["latency_ms_median"]:.1f} | {u["latency_ms_median"]:.1f} | '
+               f'{o["latency_ms_median"] / u["latency_ms_median"]:.2f} | {split(o)} | {split(u)} | '
+               f'{o["throughput_img_s"]:.1f} | {u["throughput_img_s"]:.1f} |')
+table = "\n".join(out)
+open(sys.argv[2], "w").write(table + "\n")
+print(table)
+PY
