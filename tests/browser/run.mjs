@@ -64,6 +64,13 @@ async function main() {
     const consoleErrors = [];
     page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(`console: ${m.text()}`));
+    // The last API answers, printed when a step fails.
+    const recent = [];
+    page.on('response', (r) => {
+      if (!r.url().includes('/api/')) return;
+      recent.push(`${r.request().method()} ${r.url().replace(server.base, '')} → ${r.status()}`);
+      if (recent.length > 15) recent.shift();
+    });
 
     const ctx = { page, base: server.base, artifacts, state: {}, shots: [], consoleErrors, log: (m) => console.log(c.dim(`    ${m}`)) };
     ctx.shot = async (name) => {
@@ -91,6 +98,7 @@ async function main() {
       } catch (e) {
         results.push({ name: step.name, status: 'failed', why: e?.stack ?? String(e) });
         console.log(`${c.red('FAIL')} ${step.name}\n${String(e?.stack ?? e).split('\n').slice(0, 8).map((l) => '     ' + l).join('\n')}`);
+        console.log(c.dim(`     at ${page.url()}; last API calls:\n       ${recent.join('\n       ')}`));
         await ctx.shot(`FAILED-${step.name}`).catch(() => {});
       }
     }

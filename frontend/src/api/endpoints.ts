@@ -5,6 +5,7 @@ import { api, apiBlob, uploadForm, type UploadProgress } from './client';
 import type {
   Annotation,
   AnnotationCreate,
+  ClassCounts,
   AnnotationPatch,
   Credentials,
   EpochMetrics,
@@ -23,6 +24,8 @@ import type {
   PrelabelResult,
   Project,
   ProjectCreate,
+  TaskType,
+  TrainingDefaults,
   TokenResponse,
   TrainedModel,
   TrainingJob,
@@ -105,8 +108,10 @@ export const jobs = {
   get: (id: number) => api<TrainingJob>(`/training/jobs/${id}`),
   create: (config: JobConfig) => api<TrainingJob>('/training/jobs', { method: 'POST', body: config }),
   cancel: (id: number) => api<TrainingJob | void>(`/training/jobs/${id}`, { method: 'DELETE' }),
-  // ASSUMED: the stored per-epoch rows (`training_metrics`); the WebSocket replay is the primary source.
+  /** The stored per-epoch rows (`training_metrics`); the WebSocket replay is the live source. */
   metrics: (id: number) => api<EpochMetrics[]>(`/training/jobs/${id}/metrics`),
+  defaults: (task: TaskType) => api<TrainingDefaults>('/training/defaults', { query: { task_type: task } }),
+  classes: (projects: number[]) => api<ClassCounts>('/training/classes', { query: { projects: projects.join(',') } }),
 };
 
 export const models = {

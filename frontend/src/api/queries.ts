@@ -160,7 +160,7 @@ export function useAnnotationMutations(imageId: number, projectId?: number) {
 
 // --- plugins -----------------------------------------------------------------------------
 
-export const usePlugins = () => useQuery({ queryKey: keys.plugins, queryFn: ep.plugins.list });
+export const usePlugins = (enabled = true) => useQuery({ queryKey: keys.plugins, queryFn: ep.plugins.list, enabled });
 
 export function useSetDefaultPlugin() {
   const qc = useQueryClient();
@@ -181,8 +181,9 @@ export function useDeletePlugin() {
 // --- jobs --------------------------------------------------------------------------------
 
 /** Jobs, refreshed every few seconds while any of them is still running. */
-export const useJobs = (status?: JobStatus) =>
+export const useJobs = (status?: JobStatus, enabled = true) =>
   useQuery({
+    enabled,
     queryKey: keys.jobs(status),
     queryFn: () => ep.jobs.list(status),
     refetchInterval: (q) => (q.state.data?.some((j) => !isTerminalStatus(j.status)) ? 4000 : false),
@@ -211,8 +212,8 @@ export function useCancelJob() {
 
 // --- models ------------------------------------------------------------------------------
 
-export const useModels = (activeOnly?: boolean) =>
-  useQuery({ queryKey: keys.models(activeOnly), queryFn: () => ep.models.list(activeOnly) });
+export const useModels = (activeOnly?: boolean, enabled = true) =>
+  useQuery({ queryKey: keys.models(activeOnly), queryFn: () => ep.models.list(activeOnly), enabled });
 
 export const useModel = (id: number) => useQuery({ queryKey: keys.model(id), queryFn: () => ep.models.get(id) });
 

@@ -313,6 +313,45 @@ export interface TrainingJob {
   plugins?: PluginRef[];
 }
 
+/** `GET /training/defaults?task_type=`: one hyperparameter as a form shows it. */
+export interface FieldSpec {
+  name: string;
+  type: 'integer' | 'number' | 'boolean' | 'string' | 'choice';
+  default: unknown;
+  min?: number;
+  max?: number;
+  choices?: (string | number)[];
+  multiple_of?: number;
+  group: string;
+  description: string;
+}
+
+export interface TrainingDefaults {
+  task_type: TaskType;
+  hyperparameters: Hyperparameters;
+  fields: FieldSpec[];
+  accepted_annotation_types: AnnotationType[];
+  default_annotation_types: AnnotationType[];
+  split: { train_ratio: number; val_ratio: number; random_seed: number };
+}
+
+/** `GET /training/classes?projects=1,2`: how often each label occurs in the projects. */
+export interface ClassCount {
+  class_label: string;
+  /** Annotations per shape type (`box`, `circle`, `polygon`, `rectangle`). */
+  annotations: Record<string, number>;
+  total_annotations: number;
+  annotated_images: number;
+  /** Images whose image-level class is this label. */
+  image_labels: number;
+}
+
+export interface ClassCounts {
+  projects: number[];
+  total_images: number;
+  classes: ClassCount[];
+}
+
 /** One row of `training_metrics`. */
 export interface EpochMetrics {
   epoch: number;

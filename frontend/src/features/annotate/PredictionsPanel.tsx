@@ -19,7 +19,8 @@ import {
 } from '@mui/material';
 import CheckIcon from '@mui/icons-material/Check';
 import CloseIcon from '@mui/icons-material/Close';
-import { ApiError, errorMessage } from '@/api/client';
+import { useHasRoute } from '@/api/capabilities';
+import { errorMessage } from '@/api/client';
 import * as ep from '@/api/endpoints';
 import { useModels } from '@/api/queries';
 import type { PredictedAnnotation, PredictResponse } from '@/api/types';
@@ -43,7 +44,8 @@ export function PredictionsPanel({
   onAccept: (p: PredictedAnnotation) => Promise<boolean>;
   onSetImageClass: (label: string) => void;
 }) {
-  const models = useModels(true);
+  const canPredict = useHasRoute('/api/v1/models/{id}/predict');
+  const models = useModels(true, canPredict === true);
   const [modelId, setModelId] = useState<number | ''>('');
   const [threshold, setThreshold] = useState(0.5);
   const [busy, setBusy] = useState(false);
@@ -95,11 +97,13 @@ export function PredictionsPanel({
       <Typography variant="overline" color="text.secondary">
         Predictions
       </Typography>
-      {models.isError ? (
+      {canPredict === false ? (
         <Typography variant="body2" color="text.secondary">
-          {models.error instanceof ApiError && models.error.status === 404
-            ? 'This server does not offer model predictions yet.'
-            : `Models could not be loaded: ${errorMessage(models.error)}`}
+          This server does not offer model predictions yet.
+        </Typography>
+      ) : models.isError ? (
+        <Typography variant="body2" color="text.secondary">
+          Models could not be loaded: {errorMessage(models.error)}
         </Typography>
       ) : models.isSuccess && list.length === 0 ? (
         <Typography variant="body2" color="text.secondary">

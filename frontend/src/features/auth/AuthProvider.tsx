@@ -12,6 +12,9 @@ import type { Credentials, User } from '@/api/types';
 export const EXPIRED_MESSAGE = 'Your session has expired. Please sign in again.';
 
 interface AuthValue {
+  /** Whether a token is held. Read this, not the session module: it changes in the same
+   * render as `endReason`, so a redirect never sees one without the other. */
+  signedIn: boolean;
   user: User | null;
   /** True while a stored token is being checked against the server. */
   loading: boolean;
@@ -79,6 +82,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const value = useMemo<AuthValue>(
     () => ({
+      signedIn: !!token,
       user: token ? (me.data ?? null) : null,
       loading: !!token && me.isPending,
       isAdmin: me.data?.role === 'admin',

@@ -3,16 +3,15 @@ import { Navigate, useLocation } from 'react-router-dom';
 import { Alert, Box } from '@mui/material';
 import { LoadingState } from '@/components/LoadingState';
 import { ErrorState } from '@/components/ErrorState';
-import { getToken } from '@/api/session';
 import { useMe } from '@/api/queries';
 import { EXPIRED_MESSAGE, useAuth } from './AuthProvider';
 
 /** Renders its children for a signed-in user; otherwise sends them to sign-in and back. */
 export function RequireAuth({ children }: { children: ReactNode }) {
-  const { user, loading, endReason } = useAuth();
+  const { signedIn, user, loading, endReason } = useAuth();
   const location = useLocation();
-  const me = useMe(!!getToken());
-  if (!getToken()) {
+  const me = useMe(signedIn);
+  if (!signedIn) {
     const state =
       endReason === 'expired'
         ? { from: location.pathname + location.search, message: EXPIRED_MESSAGE }

@@ -4,7 +4,6 @@ import { useState, type FormEvent } from 'react';
 import { Link as RouterLink, Navigate, useLocation, useNavigate } from 'react-router-dom';
 import { Alert, Box, Button, Card, CardContent, Link, Stack, TextField, Typography } from '@mui/material';
 import { ApiError, errorMessage } from '@/api/client';
-import { getToken } from '@/api/session';
 import { useAuth } from './AuthProvider';
 import { Logo } from '@/layout/Logo';
 
@@ -21,7 +20,7 @@ export function validateCredentials(email: string, password: string, mode: Mode,
 }
 
 export function SignInPage({ mode }: { mode: Mode }) {
-  const { signIn, register } = useAuth();
+  const { signIn, register, signedIn } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
   const state = (location.state ?? {}) as { message?: string; from?: string };
@@ -32,7 +31,7 @@ export function SignInPage({ mode }: { mode: Mode }) {
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  if (getToken() && !busy) return <Navigate to={state.from && state.from !== '/sign-in' ? state.from : '/projects'} replace />;
+  if (signedIn && !busy) return <Navigate to={state.from && state.from !== '/sign-in' ? state.from : '/projects'} replace />;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();

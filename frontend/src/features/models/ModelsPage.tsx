@@ -25,6 +25,7 @@ import {
 import CompareIcon from '@mui/icons-material/CompareArrows';
 import ModelIcon from '@mui/icons-material/ViewInArOutlined';
 import AddIcon from '@mui/icons-material/Add';
+import { useHasRoute } from '@/api/capabilities';
 import { useModels } from '@/api/queries';
 import { TASK_TYPES, type TaskType } from '@/api/types';
 import { EmptyState } from '@/components/EmptyState';
@@ -55,7 +56,8 @@ export function ModelsPage() {
   const [task, setTask] = useState<TaskType | ''>('');
   const [search, setSearch] = useState('');
   const [picked, setPicked] = useState<number[]>([]);
-  const models = useModels(activeOnly);
+  const hasModels = useHasRoute('/api/v1/models');
+  const models = useModels(activeOnly, hasModels !== false);
   const navigate = useNavigate();
 
   const list = useMemo(
@@ -97,7 +99,9 @@ export function ModelsPage() {
         </TextField>
         <FormControlLabel control={<Switch checked={activeOnly} onChange={(e) => setActiveOnly(e.target.checked)} />} label="Active only" />
       </Stack>
-      {models.isPending ? (
+      {hasModels === false ? (
+        <EmptyState icon={<ModelIcon />} title="Models are not available on this server yet" description="This AnnotateForge server has no model registry endpoints yet." />
+      ) : models.isPending ? (
         <SkeletonRows rows={4} />
       ) : models.isError ? (
         <ErrorState error={models.error} title="Could not load the models" onRetry={() => models.refetch()} />

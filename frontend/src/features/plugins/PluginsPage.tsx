@@ -31,6 +31,7 @@ import UploadIcon from '@mui/icons-material/CloudUploadOutlined';
 import DeleteIcon from '@mui/icons-material/DeleteOutline';
 import ExtensionIcon from '@mui/icons-material/ExtensionOutlined';
 import CopyIcon from '@mui/icons-material/ContentCopy';
+import { useHasRoute } from '@/api/capabilities';
 import { ApiError, errorMessage } from '@/api/client';
 import * as ep from '@/api/endpoints';
 import { keys, useDeletePlugin, usePlugins, useSetDefaultPlugin } from '@/api/queries';
@@ -160,7 +161,8 @@ function KindTable({ kind, plugins }: { kind: string; plugins: Plugin[] }) {
 }
 
 export function PluginsPage() {
-  const plugins = usePlugins();
+  const hasPlugins = useHasRoute('/api/v1/plugins');
+  const plugins = usePlugins(hasPlugins !== false);
   const qc = useQueryClient();
   const notify = useNotify();
   const input = useRef<HTMLInputElement>(null);
@@ -195,7 +197,7 @@ export function PluginsPage() {
         subtitle="WebAssembly components that convert annotations, split datasets and format metrics. Each upload is validated before it is accepted."
         actions={
           <>
-            <Button variant="contained" startIcon={<UploadIcon />} onClick={() => input.current?.click()} disabled={progress !== null}>
+            <Button variant="contained" startIcon={<UploadIcon />} onClick={() => input.current?.click()} disabled={progress !== null || hasPlugins === false}>
               Upload plugin
             </Button>
             <input ref={input} hidden type="file" accept=".wasm,application/wasm" data-testid="plugin-input" onChange={(e) => { upload(e.target.files?.[0]); e.target.value = ''; }} />
@@ -218,7 +220,9 @@ export function PluginsPage() {
           )}
         </Alert>
       )}
-      {plugins.isPending ? (
+      {hasPlugins === false ? (
+        <EmptyState icon={<ExtensionIcon />} title="Plugin management is not available on this server yet" description="The built-in converters, splitters and metric formatters are used for training." />
+      ) : plugins.isPending ? (
         <SkeletonRows rows={3} height={80} />
       ) : plugins.isError ? (
         <ErrorState error={plugins.error} title="Could not load the plugins" onRetry={() => plugins.refetch()} />

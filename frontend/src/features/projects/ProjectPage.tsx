@@ -25,6 +25,7 @@ import SchoolIcon from '@mui/icons-material/AutoAwesomeOutlined';
 import DownloadIcon from '@mui/icons-material/FileDownloadOutlined';
 import ImportIcon from '@mui/icons-material/UnarchiveOutlined';
 import SmartIcon from '@mui/icons-material/SmartToyOutlined';
+import { useHasRoute } from '@/api/capabilities';
 import { errorMessage } from '@/api/client';
 import * as ep from '@/api/endpoints';
 import { useDeleteProject, useImages, useProject, useUpdateProject } from '@/api/queries';
@@ -124,6 +125,7 @@ export function ProjectPage() {
   const [importing, setImporting] = useState(false);
   const [prelabel, setPrelabel] = useState(false);
   const [menu, setMenu] = useState<HTMLElement | null>(null);
+  const canPrelabel = useHasRoute('/api/v1/projects/{id}/prelabel') === true;
 
   if (project.isPending) return <LoadingState label="Loading project…" />;
   if (project.isError) return <ErrorState error={project.error} title="Could not open this project" onRetry={() => project.refetch()} />;
@@ -186,7 +188,7 @@ export function ProjectPage() {
                 <ListItemIcon><DownloadIcon fontSize="small" /></ListItemIcon>
                 <ListItemText primary="Export as COCO" secondary="Annotations JSON" />
               </MenuItem>
-              {canEdit && (
+              {canEdit && canPrelabel && (
                 <MenuItem onClick={() => { setMenu(null); setPrelabel(true); }}>
                   <ListItemIcon><SmartIcon fontSize="small" /></ListItemIcon>
                   <ListItemText primary="Pre-label with a model…" secondary="Predictions become annotations" />
@@ -207,7 +209,7 @@ export function ProjectPage() {
       {tab !== 'images' && tab !== 'members' && tab !== 'settings' && <Typography>Unknown tab.</Typography>}
       <UploadDialog projectId={projectId} open={uploading} onClose={() => setUploading(false)} />
       <ImportDialog projectId={projectId} open={importing} onClose={() => setImporting(false)} />
-      <PrelabelDialog open={prelabel} onClose={() => setPrelabel(false)} projectId={projectId} />
+      {canPrelabel && <PrelabelDialog open={prelabel} onClose={() => setPrelabel(false)} projectId={projectId} />}
     </>
   );
 }

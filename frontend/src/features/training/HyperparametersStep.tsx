@@ -48,9 +48,9 @@ function NumberField({ spec, value, error, onChange }: { spec: HpSpec; value: nu
   );
 }
 
-export function HyperparametersStep({ state, setState, errors }: StepProps) {
+export function HyperparametersStep({ state, setState, errors, specs: given }: StepProps) {
   const task = state.task ?? 'detect';
-  const specs = specsFor(task);
+  const specs = given ?? specsFor(task);
   const [advanced, setAdvanced] = useState(Object.keys(errors).some((k) => !['epochs', 'batch', 'imgsz', 'model'].includes(k)));
   const advancedError = Object.keys(errors).some((k) => !['epochs', 'batch', 'imgsz', 'model'].includes(k));
   useEffect(() => {

@@ -22,6 +22,7 @@ import {
 } from '@mui/material';
 import AddIcon from '@mui/icons-material/Add';
 import TimelineIcon from '@mui/icons-material/TimelineOutlined';
+import { useHasRoute } from '@/api/capabilities';
 import { useJobs } from '@/api/queries';
 import { JOB_STATUSES, TASK_TYPES, type JobStatus, type TaskType, type TrainingJob } from '@/api/types';
 import { EmptyState } from '@/components/EmptyState';
@@ -43,7 +44,8 @@ export function JobsPage() {
   const [params, setParams] = useSearchParams();
   const status = (params.get('status') as JobStatus | null) ?? undefined;
   const task = (params.get('task') as TaskType | null) ?? '';
-  const jobs = useJobs(status);
+  const hasTraining = useHasRoute('/api/v1/training/jobs');
+  const jobs = useJobs(status, hasTraining !== false);
   const navigate = useNavigate();
 
   const list = useMemo(() => {
@@ -87,7 +89,9 @@ export function JobsPage() {
           ))}
         </TextField>
       </Stack>
-      {jobs.isPending ? (
+      {hasTraining === false ? (
+        <EmptyState icon={<TimelineIcon />} title="Training is not available on this server yet" description="This AnnotateForge server has no training endpoints. Annotating, importing and exporting work as usual." />
+      ) : jobs.isPending ? (
         <SkeletonRows rows={4} />
       ) : jobs.isError ? (
         <ErrorState error={jobs.error} title="Could not load the training jobs" onRetry={() => jobs.refetch()} />

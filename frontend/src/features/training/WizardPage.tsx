@@ -25,12 +25,16 @@ import {
   TextField,
 } from '@mui/material';
 import RocketIcon from '@mui/icons-material/RocketLaunchOutlined';
+import { useQuery } from '@tanstack/react-query';
+import { useHasRoute } from '@/api/capabilities';
 import { ApiError, errorMessage } from '@/api/client';
+import * as ep from '@/api/endpoints';
+import type { TaskType } from '@/api/types';
 import { useCreateJob, useProjects } from '@/api/queries';
 import { PageHeader } from '@/components/PageHeader';
 import { taskLabels } from '@/components/TaskChip';
 import { HyperparametersStep } from './HyperparametersStep';
-import { defaultsFor, HP_SPECS, scaleOf, SCALES } from './hyperparameters';
+import { defaultsFor, HP_SPECS, mergeFieldSpecs, scaleOf, SCALES, type HpSpec } from './hyperparameters';
 import { ClassesStep, ProjectsStep, SplitStep, TaskStep, type StepProps } from './WizardSteps';
 import {
   buildJobConfig,
@@ -103,6 +107,18 @@ function ReviewStep({ state, setState, errors }: StepProps) {
   );
 }
 
+/** The task's hyperparameter specs, with the host's advertised ranges when it has them. */
+function useHpSpecs(task: TaskType | null): HpSpec[] | undefined {
+  const hasRoute = useHasRoute('/api/v1/training/defaults');
+  const q = useQuery({
+    queryKey: ['training', 'defaults', task],
+    queryFn: () => ep.jobs.defaults(task!),
+    enabled: !!task && hasRoute === true,
+    staleTime: Infinity,
+  });
+  return useMemo(() => (task ? mergeFieldSpecs(task, q.data?.fields) : undefined), [task, q.data]);
+}
+
 const STEP_COMPONENTS = [TaskStep, ProjectsStep, ClassesStep, SplitStep, HyperparametersStep, ReviewStep];
 
 export function WizardPage() {
@@ -125,7 +141,8 @@ export function WizardPage() {
     [step],
   );
 
-  const localErrors = validateStep(step, state);
+  const specs = useHpSpecs(state.task);
+  const localErrors = validateStep(step, state, specs);
   const errors: StepErrors = { ...(shown[step] || step === 4 ? localErrors : {}), ...(serverErrors[step] ?? {}) };
   const Current = STEP_COMPONENTS[step];
 
@@ -133,7 +150,7 @@ export function WizardPage() {
     if (target > step) {
       // Every step before the target must be complete.
       for (let i = step; i < target; i = (i + 1) as StepIndex) {
-        if (Object.keys(validateStep(i, state)).length) {
+        if (Object.keys(validateStep(i, state, specs)).length) {
           setShown((s) => ({ ...s, [i]: true }));
           setStep(i);
           return;
@@ -145,14 +162,14 @@ export function WizardPage() {
 
   const start = async () => {
     setFormError(null);
-    const bad = firstInvalidStep(state);
+    const bad = firstInvalidStep(state, specs);
     if (bad !== null) {
       setShown((s) => ({ ...s, [bad]: true }));
       setStep(bad);
       return;
     }
     try {
-      const job = await create.mutateAsync(buildJobConfig(state));
+      const job = await create.mutateAsync(buildJobConfig(state, specs));
       navigate(`/jobs/${job.id}`);
     } catch (e) {
       if (e instanceof ApiError && e.fieldErrors().length) {
@@ -172,7 +189,7 @@ export function WizardPage() {
           <Stepper nonLinear activeStep={step} alternativeLabel sx={{ mb: 3 }}>
             {STEPS.map((label, i) => {
               const idx = i as StepIndex;
-              const hasError = !!serverErrors[idx] || (shown[idx] && Object.keys(validateStep(idx, state)).length > 0);
+              const hasError = !!serverErrors[idx] || (shown[idx] && Object.keys(validateStep(idx, state, specs)).length > 0);
               return (
                 <Step key={label} completed={idx < step && !hasError}>
                   <StepButton onClick={() => goTo(idx)}>
@@ -189,7 +206,7 @@ export function WizardPage() {
             </Alert>
           )}
           <Box sx={{ minHeight: 320 }} data-testid={`wizard-step-${step}`}>
-            <Current state={state} setState={setState} errors={errors} />
+            <Current state={state} setState={setState} errors={errors} specs={specs} />
           </Box>
           <Stack direction="row" spacing={1} sx={{ mt: 3, justifyContent: 'space-between' }}>
             <Button disabled={step === 0} onClick={() => setStep((s) => (s - 1) as StepIndex)}>

@@ -28,17 +28,21 @@ import CategoryIcon from '@mui/icons-material/CategoryOutlined';
 import CropFreeIcon from '@mui/icons-material/CropFree';
 import PolylineIcon from '@mui/icons-material/PolylineOutlined';
 import CheckCircleIcon from '@mui/icons-material/CheckCircle';
+import { useHasRoute } from '@/api/capabilities';
 import { usePlugins, useProjects } from '@/api/queries';
 import type { AnnotationType, TaskType } from '@/api/types';
 import { ErrorState } from '@/components/ErrorState';
 import { SkeletonRows } from '@/components/LoadingState';
 import { useClassCounts } from './useClassCounts';
+import type { HpSpec } from './hyperparameters';
 import { ACCEPTED_TYPES, classMapping, mergeClassRows, withTask, type StepErrors, type WizardState } from './wizard';
 
 export interface StepProps {
   state: WizardState;
   setState: (fn: (s: WizardState) => WizardState) => void;
   errors: StepErrors;
+  /** The task's hyperparameter specs (with the host's ranges when known). */
+  specs?: HpSpec[];
 }
 
 const TASKS: { task: TaskType; title: string; icon: React.ReactNode; does: string; needs: string; gives: string; metrics: string; imgsz: number }[] = [
@@ -320,7 +324,7 @@ export function ClassesStep({ state, setState, errors }: StepProps) {
 }
 
 export function SplitStep({ state, setState, errors }: StepProps) {
-  const plugins = usePlugins();
+  const plugins = usePlugins(useHasRoute('/api/v1/plugins') === true);
   const splitters = (plugins.data ?? []).filter((p) => p.kind === 'splitter');
   const def = splitters.find((p) => p.is_default);
   const pct = Math.round(state.split.train_ratio * 100);

@@ -3,7 +3,7 @@
 // bad values before the job is submitted; the server validates again and its 422s are mapped
 // back onto these fields (`wizard.ts`).
 
-import type { Hyperparameters, OptimizerName, TaskType } from '@/api/types';
+import type { FieldSpec, Hyperparameters, OptimizerName, TaskType } from '@/api/types';
 
 export type Scale = 'n' | 's' | 'm' | 'l' | 'x';
 export const SCALES: { scale: Scale; name: string; params: Record<TaskType, string>; hint: string }[] = [
@@ -44,6 +44,8 @@ export interface HpSpec {
   step?: number;
   /** Allowed values of a select (strings) or of a number with a fixed set of values. */
   options?: readonly (string | number)[];
+  /** The value must be a multiple of this (imgsz: 32). */
+  multipleOf?: number;
   /** Tasks the field applies to (default: all). */
   tasks?: readonly TaskType[];
 }
@@ -53,7 +55,7 @@ export interface HpSpec {
 export const HP_SPECS: readonly HpSpec[] = [
   { key: 'epochs', label: 'Epochs', group: 'Schedule', kind: 'int', min: 1, max: 10000, help: 'Passes over the training images. More epochs learn more but take longer; early stopping ends a run that stops improving.' },
   { key: 'batch', label: 'Batch size', group: 'Schedule', kind: 'int', min: 1, max: 1024, help: 'Images per training step. Larger batches need more GPU memory; lower it if training runs out of memory.' },
-  { key: 'imgsz', label: 'Image size', group: 'Schedule', kind: 'int', min: 32, max: 4096, step: 32, help: 'Images are resized (letterboxed) to this many pixels per side; a multiple of 32. Larger sees small objects better but is slower.' },
+  { key: 'imgsz', label: 'Image size', group: 'Schedule', kind: 'int', min: 32, max: 4096, step: 32, multipleOf: 32, help: 'Images are resized (letterboxed) to this many pixels per side; a multiple of 32. Larger sees small objects better but is slower.' },
   { key: 'patience', label: 'Early-stop patience', group: 'Schedule', kind: 'int', min: 0, max: 100000, help: 'Stop when the validation fitness has not improved for this many epochs (0 turns early stopping off).' },
   { key: 'optimizer', label: 'Optimizer', group: 'Optimizer', kind: 'select', options: ['auto', 'SGD', 'AdamW', 'Adam'], help: '“auto” picks AdamW (with its own learning rate) for short runs and SGD for long ones, as Ultralytics does.' },
   { key: 'lr0', label: 'Initial learning rate', group: 'Optimizer', kind: 'float', min: 0, minExclusive: true, max: 1, step: 0.001, help: 'Step size at the start of training (after warm-up). Typical: 0.01 for SGD, 0.001 for Adam(W). Ignored by “auto”.' },
@@ -154,14 +156,14 @@ export function checkValue(s: HpSpec, v: unknown): string | null {
   const tooLow = s.min !== undefined && (s.minExclusive ? v <= s.min : v < s.min);
   const tooHigh = s.max !== undefined && (s.maxExclusive ? v >= s.max : v > s.max);
   if (tooLow || tooHigh) return `Must be ${rangeText(s)}.`;
-  if (s.key === 'imgsz' && v % 32 !== 0) return `Must be a multiple of 32 (e.g. ${Math.max(32, Math.round(v / 32) * 32)}).`;
+  if (s.multipleOf && v % s.multipleOf !== 0) return `Must be a multiple of ${s.multipleOf} (e.g. ${Math.max(s.multipleOf, Math.round(v / s.multipleOf) * s.multipleOf)}).`;
   return null;
 }
 
 /** Every problem in a set of hyperparameters for a task, keyed by field. */
-export function validateHyperparameters(task: TaskType, hp: Hyperparameters): Partial<Record<keyof Hyperparameters, string>> {
+export function validateHyperparameters(task: TaskType, hp: Hyperparameters, specs: readonly HpSpec[] = specsFor(task)): Partial<Record<keyof Hyperparameters, string>> {
   const errors: Partial<Record<keyof Hyperparameters, string>> = {};
-  for (const s of specsFor(task)) {
+  for (const s of specs) {
     const v = hp[s.key];
     if (v === undefined) continue; // missing values take the server's documented default
     const e = checkValue(s, v);
@@ -173,8 +175,48 @@ export function validateHyperparameters(task: TaskType, hp: Hyperparameters): Pa
 }
 
 /** Only the fields that apply to the task (others would be a 422 "unknown field"). */
-export function hyperparametersFor(task: TaskType, hp: Hyperparameters): Hyperparameters {
+export function hyperparametersFor(task: TaskType, hp: Hyperparameters, specs: readonly HpSpec[] = specsFor(task)): Hyperparameters {
   const out: Record<string, unknown> = { model: hp.model };
-  for (const s of specsFor(task)) if (hp[s.key] !== undefined) out[s.key] = hp[s.key];
+  for (const s of specs) if (hp[s.key] !== undefined) out[s.key] = hp[s.key];
   return out as unknown as Hyperparameters;
+}
+
+const GROUP_OF: Record<string, HpGroup> = { basic: 'Schedule', optimizer: 'Optimizer', loss: 'Loss', augmentation: 'Augmentation', task: 'Task' };
+
+/**
+ * The task's specs with the ranges and choices the host advertises (`GET /training/defaults`,
+ * tested there against its validation), so the form flags exactly what the host would refuse.
+ * Fields the host knows and this UI does not are added with the host's description.
+ */
+export function mergeFieldSpecs(task: TaskType, fields: readonly FieldSpec[] | undefined): HpSpec[] {
+  const base = specsFor(task);
+  if (!fields?.length) return base;
+  const byName = new Map(fields.map((f) => [f.name, f]));
+  const merged: HpSpec[] = base
+    .filter((s) => byName.has(s.key))
+    .map((s) => {
+      const f = byName.get(s.key)!;
+      const out: HpSpec = { ...s, min: f.min ?? s.min, max: f.max ?? s.max, multipleOf: f.multiple_of ?? s.multipleOf };
+      // The host's bounds are inclusive.
+      if (f.min !== undefined) out.minExclusive = false;
+      if (f.max !== undefined) out.maxExclusive = false;
+      if (f.choices?.length && s.options) out.options = f.choices;
+      return out;
+    });
+  for (const f of fields) {
+    if (f.name === 'model' || merged.some((s) => s.key === f.name)) continue;
+    const kind: HpSpec['kind'] = f.type === 'boolean' ? 'bool' : f.type === 'integer' ? 'int' : f.type === 'choice' && f.choices?.every((c) => typeof c === 'string') ? 'select' : f.type === 'string' ? 'select' : f.type === 'choice' ? 'int' : 'float';
+    merged.push({
+      key: f.name as HpKey,
+      label: f.name.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()),
+      group: GROUP_OF[f.group] ?? 'Task',
+      help: f.description,
+      kind,
+      min: f.min,
+      max: f.max,
+      options: f.choices?.length ? f.choices : undefined,
+      multipleOf: f.multiple_of,
+    });
+  }
+  return merged;
 }

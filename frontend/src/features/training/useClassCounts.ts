@@ -1,14 +1,46 @@
 // How many annotations of each label the chosen projects hold, for the wizard's class step:
 // shape labels of the chosen annotation types for detect/segment, image-level classes for
-// classify. Read from the projects' annotation lists and image pages.
+// classify. The host counts them (`GET /training/classes`); a host without that route gets
+// them counted here from the projects' annotation lists and image pages.
 
 import { useMemo } from 'react';
-import { useQueries } from '@tanstack/react-query';
+import { useQueries, useQuery } from '@tanstack/react-query';
+import { useHasRoute } from '@/api/capabilities';
 import * as ep from '@/api/endpoints';
 import { keys } from '@/api/queries';
-import type { AnnotationType, TaskType } from '@/api/types';
+import type { AnnotationType, ClassCounts, TaskType } from '@/api/types';
+
+/** Counts per label from the host's answer: image classes for classify, else the chosen shape types. */
+export function countsFromServer(c: ClassCounts, task: TaskType | null, types: AnnotationType[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const cls of c.classes) {
+    const n = task === 'classify' ? cls.image_labels : types.reduce((sum, t) => sum + (cls.annotations[t] ?? 0), 0);
+    if (n > 0) m.set(cls.class_label, n);
+  }
+  return m;
+}
+
+// One shared empty map: a new one each render would re-trigger effects that depend on it.
+const EMPTY: Map<string, number> = new Map();
 
 export function useClassCounts(projectIds: number[], task: TaskType | null, types: AnnotationType[]) {
+  const hasRoute = useHasRoute('/api/v1/training/classes');
+  const ids = [...projectIds].sort((a, b) => a - b);
+  const server = useQuery({
+    queryKey: ['training', 'classes', ids.join(',')],
+    queryFn: () => ep.jobs.classes(ids),
+    enabled: hasRoute === true && ids.length > 0,
+    staleTime: 30_000,
+  });
+  const local = useLocalClassCounts(hasRoute === false ? projectIds : [], task, types);
+  const typesKey = types.join(',');
+  const serverCounts = useMemo(() => (server.data ? countsFromServer(server.data, task, types) : null), [server.data, task, typesKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  if (hasRoute === undefined) return { counts: EMPTY, loading: true, error: null };
+  if (hasRoute) return { counts: serverCounts ?? EMPTY, loading: ids.length > 0 && server.isPending, error: server.error };
+  return local;
+}
+
+function useLocalClassCounts(projectIds: number[], task: TaskType | null, types: AnnotationType[]) {
   const classify = task === 'classify';
   const results = useQueries({
     queries: projectIds.map((id) =>

@@ -3,7 +3,7 @@
 // mapping a server 422's field paths back onto the step and field that caused them.
 
 import type { AnnotationType, FieldError, Hyperparameters, JobConfig, TaskType } from '@/api/types';
-import { defaultsFor, hyperparametersFor, validateHyperparameters } from './hyperparameters';
+import { defaultsFor, hyperparametersFor, validateHyperparameters, type HpSpec } from './hyperparameters';
 
 export const STEPS = ['Task', 'Data', 'Classes', 'Split', 'Hyperparameters', 'Review'] as const;
 export type StepIndex = 0 | 1 | 2 | 3 | 4 | 5;
@@ -83,8 +83,9 @@ export function classMapping(rows: ClassRow[]): { names: string[]; mapping: Reco
 
 export type StepErrors = Record<string, string>;
 
-/** What keeps step `i` from being complete; empty when the user may go on. */
-export function validateStep(i: StepIndex, s: WizardState): StepErrors {
+/** What keeps step `i` from being complete; empty when the user may go on. `specs` are the
+ * task's hyperparameter specs (with the host's ranges when it advertises them). */
+export function validateStep(i: StepIndex, s: WizardState, specs?: readonly HpSpec[]): StepErrors {
   const e: StepErrors = {};
   switch (i) {
     case 0:
@@ -112,7 +113,7 @@ export function validateStep(i: StepIndex, s: WizardState): StepErrors {
       if (!Number.isInteger(s.split.random_seed) || s.split.random_seed < 0) e.random_seed = 'Use a whole number, 0 or more.';
       break;
     case 4:
-      if (s.task) Object.assign(e, validateHyperparameters(s.task, s.hp));
+      if (s.task) Object.assign(e, validateHyperparameters(s.task, s.hp, specs));
       break;
     case 5:
       if (s.name.length > 200) e.name = 'Keep the name under 200 characters.';
@@ -122,12 +123,12 @@ export function validateStep(i: StepIndex, s: WizardState): StepErrors {
 }
 
 /** The first step with a problem, or null when the whole wizard is valid. */
-export function firstInvalidStep(s: WizardState): StepIndex | null {
-  for (let i = 0 as StepIndex; i < STEPS.length; i = (i + 1) as StepIndex) if (Object.keys(validateStep(i, s)).length) return i;
+export function firstInvalidStep(s: WizardState, specs?: readonly HpSpec[]): StepIndex | null {
+  for (let i = 0 as StepIndex; i < STEPS.length; i = (i + 1) as StepIndex) if (Object.keys(validateStep(i, s, specs)).length) return i;
   return null;
 }
 
-export function buildJobConfig(s: WizardState): JobConfig {
+export function buildJobConfig(s: WizardState, specs?: readonly HpSpec[]): JobConfig {
   if (!s.task) throw new Error('no task chosen');
   const { names, mapping } = classMapping(s.classes);
   const r = Math.round(s.split.train_ratio * 1000) / 1000;
@@ -138,7 +139,7 @@ export function buildJobConfig(s: WizardState): JobConfig {
     class_mapping: mapping,
     class_names: names,
     split: { train_ratio: r, val_ratio: Math.round((1 - r) * 1000) / 1000, random_seed: s.split.random_seed },
-    hyperparameters: hyperparametersFor(s.task, s.hp),
+    hyperparameters: hyperparametersFor(s.task, s.hp, specs),
   };
   if (s.split.strategy) config.split.strategy = s.split.strategy;
   if (s.name.trim()) config.name = s.name.trim();
