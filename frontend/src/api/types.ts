@@ -265,13 +265,19 @@ export interface JobConfig {
 /** Named metric values as the metrics-formatter plugin names them (`map50`, `train_box_loss`, …). */
 export type MetricValues = Record<string, number>;
 
-// ASSUMED: the formatter may also send metrics as rows with a group and a direction.
-export interface MetricRow {
+/** What the metrics formatter says about a metric (`jobs/events.rs` MetricInfo). */
+export interface MetricInfo {
   name: string;
-  value: number;
-  group?: 'loss' | 'quality' | string;
-  higher_is_better?: boolean;
   label?: string;
+  /** `loss`, `quality`, `learning_rate` or `other`. */
+  group?: string;
+  /** `true` higher is better, `false` lower is better, `null` neither. */
+  higher_is_better?: boolean | null;
+}
+
+/** Metrics as rows with their value (a formatter may send them this way). */
+export interface MetricRow extends MetricInfo {
+  value: number;
 }
 
 export interface PluginRef {
@@ -378,15 +384,18 @@ export type JobEvent =
   | (EventBase & { type: 'snapshot'; job: TrainingJob })
   | (EventBase & { type: 'status_change'; status: JobStatus; previous?: JobStatus; message?: string | null })
   | (EventBase & { type: 'epoch_start'; epoch: number; total_epochs?: number })
-  | (EventBase & { type: 'batch_progress'; epoch: number; batch: number; total_batches: number; loss?: number | null })
+  | (EventBase & { type: 'batch_progress'; epoch: number; batch: number; total_batches: number; loss?: number | null; progress_percent?: number })
   | (EventBase & {
       type: 'epoch_complete';
       epoch: number;
       total_epochs?: number;
       metrics: MetricValues | MetricRow[];
+      metric_info?: MetricInfo[];
       epoch_time_seconds: number;
+      fitness?: number | null;
+      progress_percent?: number;
     })
-  | (EventBase & { type: 'training_complete'; final_metrics: MetricValues | MetricRow[]; model_id: number })
+  | (EventBase & { type: 'training_complete'; final_metrics: MetricValues | MetricRow[]; model_id: number; model_name?: string })
   | (EventBase & { type: 'training_failed'; error: string })
   | (EventBase & { type: 'log'; level?: string; message: string });
 

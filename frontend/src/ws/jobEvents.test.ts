@@ -114,6 +114,34 @@ describe('applyEvent', () => {
   });
 });
 
+describe('host event fields', () => {
+  it('takes the formatter’s metric_info and the host’s progress_percent', () => {
+    const s = applyEvents(initialLiveState(1), [
+      { seq: 1, type: 'epoch_start', epoch: 1, total_epochs: 4 },
+      { seq: 2, type: 'batch_progress', epoch: 1, batch: 3, total_batches: 10, progress_percent: 7.5 },
+      {
+        seq: 3,
+        type: 'epoch_complete',
+        epoch: 1,
+        total_epochs: 4,
+        metrics: { map50: 0.2, val_box_loss: 1.5, 'lr/pg0': 0.01 },
+        metric_info: [
+          { name: 'map50', label: 'mAP@0.5', group: 'quality', higher_is_better: true },
+          { name: 'val_box_loss', label: 'val box', group: 'loss', higher_is_better: false },
+          { name: 'lr/pg0', label: 'lr', group: 'learning_rate', higher_is_better: null },
+        ],
+        epoch_time_seconds: 3,
+        fitness: 0.12,
+        progress_percent: 25,
+      },
+    ]);
+    expect(s.progressPercent).toBe(25);
+    expect(s.metricMeta.map50).toEqual({ label: 'mAP@0.5', group: 'quality', higher_is_better: true });
+    expect(s.metricMeta['lr/pg0'].higher_is_better).toBeNull();
+    expect(s.epochs[0].metrics.fitness).toBe(0.12);
+  });
+});
+
 describe('normalizeMetrics', () => {
   it('accepts a map or formatter rows and keeps their group and direction', () => {
     expect(normalizeMetrics({ map50: 0.5, bad: NaN } as Record<string, number>).values).toEqual({ map50: 0.5 });

@@ -10,6 +10,7 @@
 import type {
   EpochMetrics,
   JobEvent,
+  MetricInfo,
   JobStatus,
   MetricRow,
   MetricValues,
@@ -18,8 +19,22 @@ import type {
 
 export interface MetricMeta {
   group?: string;
-  higher_is_better?: boolean;
+  higher_is_better?: boolean | null;
   label?: string;
+}
+
+/** The formatter's `metric_info` as a map by name. */
+export function metaFromInfo(info: MetricInfo[] | undefined): Record<string, MetricMeta> {
+  const out: Record<string, MetricMeta> = {};
+  for (const i of info ?? []) {
+    if (typeof i?.name !== 'string') continue;
+    const m: MetricMeta = {};
+    if (i.group !== undefined) m.group = i.group;
+    if (i.higher_is_better !== undefined) m.higher_is_better = i.higher_is_better;
+    if (i.label !== undefined) m.label = i.label;
+    out[i.name] = m;
+  }
+  return out;
 }
 
 export interface EpochRecord {
@@ -159,7 +174,7 @@ function applyOne(s: LiveJobState, ev: JobEvent): LiveJobState {
     case 'batch_progress': {
       const total = s.totalEpochs;
       const within = ev.total_batches > 0 ? ev.batch / ev.total_batches : 0;
-      const progress = total > 0 ? progressOf(ev.epoch - 1 + within, total) : s.progressPercent;
+      const progress = typeof ev.progress_percent === 'number' ? ev.progress_percent : total > 0 ? progressOf(ev.epoch - 1 + within, total) : s.progressPercent;
       return {
         ...s,
         batch: { epoch: ev.epoch, batch: ev.batch, total_batches: ev.total_batches, loss: ev.loss ?? null },
@@ -169,14 +184,16 @@ function applyOne(s: LiveJobState, ev: JobEvent): LiveJobState {
     case 'epoch_complete': {
       const { values, meta } = normalizeMetrics(ev.metrics);
       const total = ev.total_epochs ?? s.totalEpochs;
+      const progress = typeof ev.progress_percent === 'number' ? ev.progress_percent : progressOf(ev.epoch, total);
+      if (typeof ev.fitness === 'number' && values.fitness === undefined) values.fitness = ev.fitness;
       return {
         ...s,
         status: s.status === null || s.status === 'pending' || s.status === 'preparing' ? 'training' : s.status,
         totalEpochs: total,
         currentEpoch: Math.max(s.currentEpoch, ev.epoch),
-        progressPercent: Math.max(s.progressPercent, progressOf(ev.epoch, total)),
+        progressPercent: Math.max(s.progressPercent, progress),
         epochs: upsertEpoch(s.epochs, { epoch: ev.epoch, metrics: values, epoch_time_seconds: ev.epoch_time_seconds ?? null }),
-        metricMeta: { ...s.metricMeta, ...meta },
+        metricMeta: { ...s.metricMeta, ...meta, ...metaFromInfo(ev.metric_info) },
         batch: null,
       };
     }

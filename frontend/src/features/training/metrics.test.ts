@@ -14,6 +14,13 @@ describe('metric selection', () => {
     expect(qualityNames('detect', epochs)).toEqual(['map50', 'map50_95', 'precision', 'recall']);
   });
 
+  it('charts only the formatter’s quality group when it names groups', () => {
+    const e: EpochRecord[] = [{ epoch: 1, metrics: { map50: 0.5, 'lr/pg0': 0.01, fitness: 0.2, custom: 3 }, epoch_time_seconds: 1 }];
+    const meta = { map50: { group: 'quality' }, 'lr/pg0': { group: 'learning_rate' }, fitness: { group: 'other' }, custom: { group: 'quality' } };
+    expect(qualityNames('detect', e, meta)).toEqual(['map50', 'custom']);
+    expect(lossNames(e, meta)).toEqual([]);
+  });
+
   it('honours the formatter’s groups', () => {
     const e: EpochRecord[] = [{ epoch: 1, metrics: { weird: 1, fitness: 0.3 }, epoch_time_seconds: 1 }];
     expect(lossNames(e, { weird: { group: 'loss' } })).toEqual(['weird']);

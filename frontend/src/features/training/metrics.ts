@@ -51,6 +51,8 @@ export function metricLabel(name: string, meta?: MetricMeta): string {
 
 export const isLoss = (name: string, meta?: MetricMeta) => (meta?.group ? meta.group === 'loss' : /loss/.test(name));
 const isLearningRate = (name: string) => /^lr[/_]?pg\d$|^lr(_|$)/.test(name);
+/** A score to chart as quality: the formatter's `quality` group, else anything not a loss or lr. */
+const isQuality = (name: string, meta?: MetricMeta) => (meta?.group ? meta.group === 'quality' : !/loss/.test(name) && !isLearningRate(name) && name !== 'fitness');
 
 /** All metric names seen across epochs, in first-seen order. */
 export function metricNames(epochs: EpochRecord[]): string[] {
@@ -71,7 +73,7 @@ export function lossNames(epochs: EpochRecord[], meta: Record<string, MetricMeta
 }
 
 export function qualityNames(task: TaskType, epochs: EpochRecord[], meta: Record<string, MetricMeta> = {}): string[] {
-  const names = metricNames(epochs).filter((n) => !isLoss(n, meta[n]) && !isLearningRate(n) && n !== 'fitness');
+  const names = metricNames(epochs).filter((n) => isQuality(n, meta[n]));
   const order = QUALITY_ORDER[task];
   return names.sort((a, b) => {
     const ia = order.indexOf(a);
@@ -87,6 +89,7 @@ export function series(epochs: EpochRecord[], name: string): (number | null)[] {
 }
 
 export function higherIsBetter(name: string, meta?: MetricMeta): boolean {
+  // `null` from the formatter means neither direction; treat like a score.
   return meta?.higher_is_better ?? !isLoss(name, meta);
 }
 
