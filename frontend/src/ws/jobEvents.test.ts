@@ -91,6 +91,20 @@ describe('applyEvent', () => {
     ]);
   });
 
+  it('keeps what the job reported as activity', () => {
+    const s = applyEvents(initialLiveState(1), [
+      { seq: 1, type: 'status_change', status: 'preparing', message: 'Converting 40 images with yolo-detect 0.1.0' },
+      { seq: 2, type: 'log', level: 'warning', message: 'No pretrained weights for yolov8n.pt: training from scratch' },
+      { seq: 3, type: 'status_change', status: 'training' },
+      { seq: 4, type: 'training_failed', error: 'out of memory' },
+    ]);
+    expect(s.activity.map((a) => [a.seq, a.level])).toEqual([
+      [1, 'info'],
+      [2, 'warning'],
+      [4, 'error'],
+    ]);
+  });
+
   it('records a failure and its error', () => {
     const s = applyEvents(initialLiveState(1), [ev.status(1, 'training'), { seq: 2, type: 'training_failed', error: 'CUDA out of memory: lower the batch size' }]);
     expect(s.status).toBe('failed');

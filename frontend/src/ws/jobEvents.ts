@@ -50,6 +50,20 @@ export interface BatchProgress {
   loss: number | null;
 }
 
+export interface ActivityEntry {
+  seq: number;
+  level: 'info' | 'warning' | 'error';
+  message: string;
+  timestamp?: string;
+}
+
+const MAX_ACTIVITY = 100;
+
+function withActivity(s: LiveJobState, ev: { seq?: number; timestamp?: string }, level: ActivityEntry['level'], message: string): ActivityEntry[] {
+  const entry: ActivityEntry = { seq: ev.seq ?? 0, level, message, timestamp: ev.timestamp };
+  return [...s.activity, entry].slice(-MAX_ACTIVITY);
+}
+
 export interface LiveJobState {
   jobId: number;
   /** Highest sequence number applied; every event up to it has been applied. */
@@ -66,6 +80,8 @@ export interface LiveJobState {
   modelId: number | null;
   error: string | null;
   message: string | null;
+  /** What the job said along the way (status changes with a message, log lines), newest last. */
+  activity: ActivityEntry[];
   /** Events received ahead of a gap, ascending by seq, waiting for the gap to fill. */
   pending: JobEvent[];
 }
@@ -85,6 +101,7 @@ export function initialLiveState(jobId: number): LiveJobState {
     modelId: null,
     error: null,
     message: null,
+    activity: [],
     pending: [],
   };
 }
@@ -161,6 +178,7 @@ function applyOne(s: LiveJobState, ev: JobEvent): LiveJobState {
         status: ev.status,
         message: ev.message ?? s.message,
         batch: ev.status === 'training' ? s.batch : null,
+        activity: ev.message ? withActivity(s, ev, ev.status === 'failed' ? 'error' : 'info', ev.message) : s.activity,
       };
     case 'epoch_start': {
       const total = ev.total_epochs ?? s.totalEpochs;
@@ -210,9 +228,11 @@ function applyOne(s: LiveJobState, ev: JobEvent): LiveJobState {
       };
     }
     case 'training_failed':
-      return { ...s, status: 'failed', error: ev.error, batch: null };
-    case 'log':
-      return { ...s, message: ev.message };
+      return { ...s, status: 'failed', error: ev.error, batch: null, activity: withActivity(s, ev, 'error', ev.error) };
+    case 'log': {
+      const level = ev.level === 'warning' || ev.level === 'warn' ? 'warning' : ev.level === 'error' ? 'error' : 'info';
+      return { ...s, message: ev.message, activity: withActivity(s, ev, level, ev.message) };
+    }
     default:
       // A newer server may send event types this UI does not know: skip, keep the order.
       return s;

@@ -241,6 +241,28 @@ function DetailsCard({ job }: { job: TrainingJob }) {
   );
 }
 
+function ActivityCard({ live }: { live: LiveJobState }) {
+  if (!live.activity.length) return null;
+  const rows = [...live.activity].reverse();
+  return (
+    <Card>
+      <CardHeader title="Activity" subheader="What the job reported, newest first" />
+      <Box sx={{ maxHeight: 220, overflow: 'auto', px: 2, pb: 2 }} data-testid="job-activity">
+        {rows.map((a) => (
+          <Stack key={`${a.seq}-${a.message}`} direction="row" spacing={1.5} sx={{ py: 0.5, alignItems: 'baseline' }}>
+            <Typography variant="caption" color="text.secondary" sx={{ minWidth: 64, fontVariantNumeric: 'tabular-nums' }}>
+              {a.timestamp ? new Date(a.timestamp).toLocaleTimeString() : `#${a.seq}`}
+            </Typography>
+            <Typography variant="body2" color={a.level === 'error' ? 'error' : a.level === 'warning' ? 'warning.dark' : 'text.primary'}>
+              {a.message}
+            </Typography>
+          </Stack>
+        ))}
+      </Box>
+    </Card>
+  );
+}
+
 function EpochTable({ live, task }: { live: LiveJobState; task: TaskType }) {
   const q = qualityNames(task, live.epochs, live.metricMeta).slice(0, 4);
   const l = lossNames(live.epochs, live.metricMeta).filter((n) => n.startsWith('val_') || !n.startsWith('train_')).slice(0, 3);
@@ -351,7 +373,6 @@ export function JobMonitorPage() {
             Training finished{modelId != null ? '; the model is ready to use.' : '.'}
           </Alert>
         )}
-        {live.message && !terminal && <Alert severity="info">{live.message}</Alert>}
         <ProgressCard job={j} live={live} />
         <Grid container spacing={2}>
           <Grid size={{ xs: 12, lg: 6 }}>
@@ -391,6 +412,7 @@ export function JobMonitorPage() {
             <DetailsCard job={j} />
           </Grid>
         </Grid>
+        <ActivityCard live={live} />
         {live.epochs.length > 0 && <EpochTable live={live} task={task} />}
       </Stack>
       <ConfirmDialog
