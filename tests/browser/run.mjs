@@ -20,6 +20,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, existsSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Skip } from './lib/skip.mjs';
 import { startServer } from './lib/server.mjs';
 import { steps } from './steps.mjs';
 
@@ -96,6 +97,12 @@ async function main() {
         results.push({ name: step.name, status: 'passed', ms: Date.now() - t0 });
         console.log(`${c.green('PASS')} ${step.name} ${c.dim(`${((Date.now() - t0) / 1000).toFixed(1)} s`)}`);
       } catch (e) {
+        if (e instanceof Skip) {
+          results.push({ name: step.name, status: 'skipped', why: e.message });
+          console.log(`${c.yellow('SKIP')} ${step.name} ${c.dim(`(${e.message})`)}`);
+          await ctx.shot(`SKIPPED-${step.name}`).catch(() => {});
+          continue;
+        }
         results.push({ name: step.name, status: 'failed', why: e?.stack ?? String(e) });
         console.log(`${c.red('FAIL')} ${step.name}\n${String(e?.stack ?? e).split('\n').slice(0, 8).map((l) => '     ' + l).join('\n')}`);
         console.log(c.dim(`     at ${page.url()}; last API calls:\n       ${recent.join('\n       ')}`));

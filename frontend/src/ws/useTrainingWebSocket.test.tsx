@@ -122,6 +122,18 @@ describe('useTrainingWebSocket', () => {
     hook.unmount();
   });
 
+  it('does not retry when the host refuses the token or the job (1008)', () => {
+    const { hook, qc } = setup();
+    const invalidate = vi.spyOn(qc, 'invalidateQueries');
+    act(() => FakeSocket.last().drop(1008));
+    act(() => vi.advanceTimersByTime(60_000));
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(hook.result.current.connection).toBe('closed');
+    // The page's REST job query is re-checked: a 401 there ends the session with a message.
+    expect(invalidate).toHaveBeenCalledWith({ queryKey: ['jobs', 12], exact: true });
+    hook.unmount();
+  });
+
   it('stops reconnecting once the job has finished', () => {
     const { hook } = setup();
     act(() => {

@@ -15,6 +15,9 @@ import { acceptGap, applyEvent, hasGap, initialLiveState, parseJobEvent, withHis
 
 export const jobStreamKey = (jobId: number) => `training-job:${jobId}`;
 
+/** Close code the host uses for a bad token or a job the user may not see. */
+const POLICY_VIOLATION = 1008;
+
 function current(qc: QueryClient, jobId: number): LiveJobState {
   return qc.getQueryData<LiveJobState>(keys.jobMetrics(jobId)) ?? initialLiveState(jobId);
 }
@@ -66,7 +69,9 @@ export function useTrainingWebSocket(jobId: number, job?: TrainingJob | null, en
       {
         key,
         url: () => trainingSocketUrl(jobId, current(qc, jobId).lastSeq),
-        shouldReconnect: () => {
+        shouldReconnect: (ev) => {
+          // 1008: the host refused the token or the job; retrying cannot help.
+          if (ev.code === POLICY_VIOLATION) return false;
           const st = current(qc, jobId).status;
           return !(st && isTerminalStatus(st));
         },
@@ -77,7 +82,7 @@ export function useTrainingWebSocket(jobId: number, job?: TrainingJob | null, en
           if (st === 'open' && resync.current === 'requested') resync.current = 'fresh';
           // A failed reconnect may mean the token expired: the REST call finds out (401 → sign-in)
           // and refreshes the job meanwhile.
-          if (st === 'reconnecting') qc.invalidateQueries({ queryKey: keys.job(jobId), exact: true });
+          if (st === 'reconnecting' || st === 'closed') qc.invalidateQueries({ queryKey: keys.job(jobId), exact: true });
         },
         onMessage: (raw) => {
           const ev = parseJobEvent(raw);
