@@ -204,6 +204,12 @@ export const steps = [
       await page.keyboard.press('Delete');
       await until(async () => (await page.getByTestId('shape-count').textContent()) === '1', 10_000, 'the polygon to be deleted');
       await until(async () => (await api(ctx, 'GET', `/images/${image.id}/annotations`)).length === 1, 10_000, 'the polygon deleted on the server');
+      // Ctrl+Z brings the polygon back; again undoes drawing it.
+      await page.keyboard.press('Control+z');
+      await until(async () => (await api(ctx, 'GET', `/images/${image.id}/annotations`)).length === 2, 10_000, 'undo to restore the polygon');
+      await page.keyboard.press('Control+z');
+      await until(async () => (await api(ctx, 'GET', `/images/${image.id}/annotations`)).length === 1, 10_000, 'undo to remove the drawn polygon');
+      await until(async () => (await page.getByTestId('shape-count').textContent()) === '1', 10_000, 'one shape after undo');
       // Keyboard: next image, zoom, back.
       await page.keyboard.press('ArrowRight');
       await page.getByTestId('image-position').filter({ hasText: `2 / ${IMAGES}` }).waitFor();

@@ -40,8 +40,9 @@ import BackIcon from '@mui/icons-material/ArrowBack';
 import KeyboardIcon from '@mui/icons-material/KeyboardOutlined';
 import DeleteIcon from '@mui/icons-material/DeleteOutline';
 import SmartIcon from '@mui/icons-material/SmartToyOutlined';
+import UndoIcon from '@mui/icons-material/Undo';
 import { useImage, useProject, useSetImageClass } from '@/api/queries';
-import type { AnnotationData, PredictedAnnotation } from '@/api/types';
+import type { AnnotationData, AnnotationPatch, PredictedAnnotation } from '@/api/types';
 import { ErrorState } from '@/components/ErrorState';
 import { LoadingState } from '@/components/LoadingState';
 import { useNotify } from '@/components/notify';
@@ -53,6 +54,7 @@ import { ClassPicker } from './ClassPicker';
 import { roundData } from './geometry';
 import { PredictionsPanel, type PendingPrediction } from './PredictionsPanel';
 import { commandForKey, isTypingTarget, SHORTCUTS, type Tool } from './shortcuts';
+import { push as pushUndo, recreation, remapIds, reversal, type UndoEntry } from './undo';
 import { useAnnotationStore } from './useAnnotationStore';
 import { neighbours, useImageIds } from './useImageIds';
 import { useProjectClasses } from './useProjectClasses';
@@ -95,7 +97,47 @@ export function AnnotatePage() {
   useEffect(() => {
     if (activeClass === null && classes.length) setActiveClass(classes[0]);
   }, [classes, activeClass]);
-  useEffect(() => setSelectedId(null), [imageId]);
+  // Undo history of this image's saved edits.
+  const undoStack = useRef<UndoEntry[]>([]);
+  const [canUndo, setCanUndo] = useState(false);
+  const record = useCallback((e: UndoEntry) => {
+    undoStack.current = pushUndo(undoStack.current, e);
+    setCanUndo(true);
+  }, []);
+  useEffect(() => {
+    setSelectedId(null);
+    undoStack.current = [];
+    setCanUndo(false);
+  }, [imageId]);
+
+  const updateShape = useCallback(
+    async (id: number, patch: AnnotationPatch) => {
+      const before = await store.update(id, patch);
+      if (before) record({ kind: 'updated', id, before: reversal(before, patch) });
+    },
+    [store, record],
+  );
+  const removeShape = useCallback(
+    async (id: number) => {
+      const removed = await store.remove(id);
+      if (removed) record({ kind: 'deleted', annotation: removed });
+    },
+    [store, record],
+  );
+  const undo = useCallback(async () => {
+    const e = undoStack.current.pop();
+    setCanUndo(undoStack.current.length > 0);
+    if (!e) return;
+    if (e.kind === 'created') {
+      await store.remove(e.id);
+      setSelectedId((s) => (s === e.id ? null : s));
+    } else if (e.kind === 'updated') {
+      await store.update(e.id, e.before);
+    } else {
+      const again = await store.create(recreation(e.annotation));
+      if (again) undoStack.current = remapIds(undoStack.current, e.annotation.id, again.id);
+    }
+  }, [store]);
 
   const anns = store.annotations;
   const selectedIndex = selectedId === null ? null : anns.findIndex((a) => a.id === selectedId);
@@ -132,16 +174,16 @@ export function AnnotatePage() {
       setActiveClass(label);
       setNeedClass(false);
       const sel = anns.find((a) => a.id === selectedId);
-      if (sel && sel.class_label !== label) store.update(sel.id, { class_label: label });
+      if (sel && sel.class_label !== label) updateShape(sel.id, { class_label: label });
     },
-    [anns, selectedId, store],
+    [anns, selectedId, updateShape],
   );
 
   const deleteSelected = useCallback(() => {
     if (selectedId === null) return;
-    store.remove(selectedId);
+    removeShape(selectedId);
     setSelectedId(null);
-  }, [selectedId, store]);
+  }, [selectedId, removeShape]);
 
   // Keyboard shortcuts, unless the user is typing in a field.
   useEffect(() => {
@@ -176,6 +218,10 @@ export function AnnotatePage() {
         case 'undoPoint':
           canvas.current?.undoPoint();
           break;
+        case 'undo':
+          if (canvas.current?.isDrawing()) canvas.current.undoPoint();
+          else undo();
+          break;
         case 'zoom':
           canvas.current?.zoomBy(cmd.factor);
           break;
@@ -192,7 +238,7 @@ export function AnnotatePage() {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [classes, pickClass, deleteSelected, go, nav.prev, nav.next, help, setImageClass, notify]);
+  }, [classes, pickClass, deleteSelected, go, nav.prev, nav.next, help, setImageClass, notify, undo]);
 
   const onCreate = async (type: 'box' | 'circle' | 'polygon', data: AnnotationData) => {
     if (!activeClass) {
@@ -201,17 +247,23 @@ export function AnnotatePage() {
       return;
     }
     const saved = await store.create({ type, data: roundData(data), class_label: activeClass });
-    if (saved) setSelectedId(saved.id);
+    if (saved) {
+      setSelectedId(saved.id);
+      record({ kind: 'created', id: saved.id });
+    }
   };
 
   const onChange = (index: number, data: AnnotationData) => {
     const a = anns[index];
-    if (a) store.update(a.id, { data: roundData(data) });
+    if (a) updateShape(a.id, { data: roundData(data) });
   };
 
   const acceptPrediction = async (p: PredictedAnnotation): Promise<boolean> => {
     const saved = await store.create({ type: p.type, data: p.data, class_label: p.class_label, confidence: p.confidence, source: 'custom_model' });
-    if (saved) addClass(p.class_label);
+    if (saved) {
+      addClass(p.class_label);
+      record({ kind: 'created', id: saved.id });
+    }
     return saved !== null;
   };
 
@@ -249,6 +301,13 @@ export function AnnotatePage() {
           <IconButton size="small" onClick={() => canvas.current?.fit()} aria-label="Fit to window">
             <FitIcon />
           </IconButton>
+        </Tooltip>
+        <Tooltip title="Undo (Ctrl+Z)" placement="right">
+          <span>
+            <IconButton size="small" onClick={() => undo()} disabled={!canUndo} aria-label="Undo">
+              <UndoIcon />
+            </IconButton>
+          </span>
         </Tooltip>
         <Typography variant="caption" color="text.secondary" data-testid="zoom-level">
           {Math.round(scale * 100)}%
@@ -394,7 +453,7 @@ export function AnnotatePage() {
                       aria-label={`Delete ${a.class_label} ${a.type}`}
                       onClick={(e) => {
                         e.stopPropagation();
-                        store.remove(a.id);
+                        removeShape(a.id);
                         if (selectedId === a.id) setSelectedId(null);
                       }}
                     >

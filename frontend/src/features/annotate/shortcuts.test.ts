@@ -31,6 +31,12 @@ describe('commandForKey', () => {
     expect(commandForKey({ key: '1', code: 'Digit1' }, false)).toEqual({ kind: 'class', index: 0 });
   });
 
+  it('Ctrl/Cmd+Z undoes', () => {
+    expect(commandForKey({ key: 'z', ctrlKey: true }, false)).toEqual({ kind: 'undo' });
+    expect(commandForKey({ key: 'Z', metaKey: true }, false)).toEqual({ kind: 'undo' });
+    expect(commandForKey({ key: 'z', ctrlKey: true, shiftKey: true }, false)).toBeNull();
+  });
+
   it('leaves browser shortcuts alone', () => {
     expect(commandForKey({ key: 'c', ctrlKey: true }, false)).toBeNull();
     expect(commandForKey({ key: 'v', metaKey: true }, false)).toBeNull();

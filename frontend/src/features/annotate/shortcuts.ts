@@ -14,6 +14,7 @@ export type Command =
   | { kind: 'fit' }
   | { kind: 'image'; step: -1 | 1 }
   | { kind: 'undoPoint' }
+  | { kind: 'undo' }
   | { kind: 'help' };
 
 export const SHORTCUTS: { keys: string; what: string }[] = [
@@ -30,6 +31,7 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: '← / →', what: 'Previous / next image' },
   { keys: 'Space + drag', what: 'Pan (or drag with the middle mouse button)' },
   { keys: 'Alt + click', what: 'On a polygon vertex: remove it. Double-click an edge: add a vertex' },
+  { keys: 'Ctrl + Z', what: 'Undo the last change (drawn, moved, re-classed or deleted shape)' },
   { keys: '?', what: 'Show these shortcuts' },
 ];
 
@@ -45,6 +47,7 @@ export interface KeyLike {
 
 /** The command for a key press, or null when the key is not a shortcut here. */
 export function commandForKey(e: KeyLike, drawing: boolean): Command | null {
+  if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'z') return { kind: 'undo' };
   if (e.ctrlKey || e.metaKey || e.altKey) return null;
   const digit = /^Digit([1-9])$/.exec(e.code ?? '');
   if (e.shiftKey && digit) return { kind: 'imageClass', index: Number(digit[1]) - 1 };

@@ -46,35 +46,41 @@ export function useAnnotationStore(imageId: number, projectId: number) {
   );
 
   const update = useCallback(
-    async (id: number, patch: AnnotationPatch) => {
+    /** Saves a change; resolves to the annotation as it was before, or null if not saved. */
+    async (id: number, patch: AnnotationPatch): Promise<Annotation | null> => {
       const before = qc.getQueryData<Annotation[]>(key)?.find((x) => x.id === id);
-      if (!before || id < 0) return; // an unsaved shape: its create is still in flight
+      if (!before || id < 0) return null; // an unsaved shape: its create is still in flight
       set((l) => l.map((x) => (x.id === id ? ({ ...x, ...patch } as Annotation) : x)));
       try {
         const saved = await ep.annotations.update(id, patch);
         if (saved) set((l) => l.map((x) => (x.id === id ? saved : x)));
         if (patch.class_label !== undefined) countsChanged();
+        return before;
       } catch (e) {
         set((l) => l.map((x) => (x.id === id ? before : x)));
         notify(`Could not save the change: ${errorMessage(e)}`, 'error');
+        return null;
       }
     },
     [qc, key, set, notify, countsChanged], // eslint-disable-line react-hooks/exhaustive-deps
   );
 
   const remove = useCallback(
-    async (id: number) => {
+    /** Deletes; resolves to the deleted annotation, or null if it was not deleted. */
+    async (id: number): Promise<Annotation | null> => {
       const list = qc.getQueryData<Annotation[]>(key) ?? [];
       const idx = list.findIndex((x) => x.id === id);
-      if (idx < 0 || id < 0) return;
+      if (idx < 0 || id < 0) return null;
       const before = list[idx];
       set((l) => l.filter((x) => x.id !== id));
       try {
         await ep.annotations.remove(id);
         countsChanged();
+        return before;
       } catch (e) {
         set((l) => [...l.slice(0, idx), before, ...l.slice(idx)]);
         notify(`Could not delete: ${errorMessage(e)}`, 'error');
+        return null;
       }
     },
     [qc, key, set, notify, countsChanged], // eslint-disable-line react-hooks/exhaustive-deps
