@@ -9,6 +9,9 @@
 pub mod annotations;
 mod error;
 pub mod images;
+pub mod jobs;
+pub mod models;
+pub mod prelabel;
 pub mod projects;
 #[cfg(feature = "testing")]
 pub mod testing;
