@@ -100,6 +100,16 @@ impl StoredEvent {
         Value::Object(out)
     }
 
+    /// The inverse of [`StoredEvent::message`].
+    pub fn from_message(mut v: Value) -> Option<StoredEvent> {
+        let obj = v.as_object_mut()?;
+        let ty = obj.remove("type")?.as_str()?.to_string();
+        let seq = obj.remove("seq")?.as_i64()?;
+        let job_id = obj.remove("job_id")?.as_i64()?;
+        let created_at = obj.remove("timestamp")?.as_str()?.parse().ok()?;
+        Some(StoredEvent { job_id, seq, ty, payload: Json(v), created_at })
+    }
+
     /// What is sent on [`EVENTS_CHANNEL`]: the message, or a reference when it is too large.
     pub fn notify_payload(&self) -> String {
         let full = self.message().to_string();
@@ -108,6 +118,25 @@ impl StoredEvent {
         } else {
             serde_json::json!({"job_id": self.job_id, "seq": self.seq, "by_ref": true}).to_string()
         }
+    }
+}
+
+/// `LISTEN`s on [`EVENTS_CHANNEL`] (PostgreSQL only).
+pub struct EventListener(sqlx::postgres::PgListener);
+
+impl EventListener {
+    /// A listener on its own connection; `None` on SQLite (one process: nothing to hear).
+    pub async fn connect(db: &Db) -> DbResult<Option<EventListener>> {
+        let Db::Postgres(pool) = db else { return Ok(None) };
+        let mut l = sqlx::postgres::PgListener::connect_with(pool).await?;
+        l.listen(EVENTS_CHANNEL).await?;
+        Ok(Some(EventListener(l)))
+    }
+
+    /// The next notification's payload; `Ok(None)` when the connection was lost (it
+    /// reconnects on the next call; notifications sent meanwhile are gone).
+    pub async fn recv(&mut self) -> DbResult<Option<String>> {
+        Ok(self.0.try_recv().await?.map(|n| n.payload().to_string()))
     }
 }
 
@@ -563,4 +592,26 @@ pub async fn dataset(db: &Db, job_id: i64) -> DbResult<Option<Dataset>> {
         annotation_types, dataset_path, report, plugins, created_at from training_datasets where job_id = $1 \
         order by id desc limit 1";
     Ok(on_pool!(db, pool => sqlx::query_as::<_, Dataset>(SQL).bind(job_id).fetch_optional(pool).await)?)
+}
+
+/// How often each class label occurs in a project: per annotation type (`count`, and the
+/// number of images having one), over all types (`type` = `*`: `images` counts each image
+/// once), and as the image-level class (`type` = `image_class`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct LabelCount {
+    pub class_label: String,
+    #[sqlx(rename = "type")]
+    pub ty: String,
+    pub count: i64,
+    pub images: i64,
+}
+
+pub async fn label_counts(db: &Db, project_id: i64) -> DbResult<Vec<LabelCount>> {
+    const SQL: &str = "select class_label, type, count(*) as count, count(distinct image_id) as images from annotations \
+        where project_id = $1 group by class_label, type \
+        union all select class_label, '*' as type, count(*) as count, count(distinct image_id) as images from annotations \
+        where project_id = $1 group by class_label \
+        union all select class_label, 'image_class' as type, count(*) as count, count(*) as images from images \
+        where project_id = $1 and class_label is not null group by class_label order by 1, 2";
+    Ok(on_pool!(db, pool => sqlx::query_as::<_, LabelCount>(SQL).bind(project_id).fetch_all(pool).await)?)
 }

@@ -18,6 +18,8 @@ pub mod testing;
 pub mod users;
 
 pub use error::{DbError, DbResult};
+/// JSON columns (re-exported so callers need no sqlx dependency).
+pub use sqlx::types::Json;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -167,6 +169,11 @@ impl Db {
     pub async fn ping(&self) -> DbResult<()> {
         on_pool!(self, pool => sqlx::query("select 1").execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// Whether [`Db::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        on_pool!(self, pool => pool.is_closed())
     }
 
     pub async fn close(&self) {

@@ -104,3 +104,43 @@ pub async fn fail_stale(db: &Db, cutoff: DateTime<Utc>, message: &str) -> DbResu
     let now = Utc::now();
     Ok(on_pool!(db, pool => sqlx::query(SQL).bind(cutoff).bind(message).bind(now).execute(pool).await.map(|r| r.rows_affected()))?)
 }
+
+/// Images of a project that have at least one hand-made (`manual`) annotation.
+pub async fn images_with_manual_annotations(db: &Db, project_id: i64) -> DbResult<Vec<i64>> {
+    const SQL: &str = "select distinct image_id from annotations where project_id = $1 and source = 'manual' order by image_id";
+    Ok(on_pool!(db, pool => sqlx::query_scalar::<_, i64>(SQL).bind(project_id).fetch_all(pool).await)?)
+}
+
+/// Replaces an image's model-made (`custom_model`) annotations with `new` (all of source
+/// `custom_model`), in one transaction; hand-made ones stay. Returns the stored rows.
+pub async fn replace_model_annotations(
+    db: &Db,
+    image_id: i64,
+    new: &[crate::annotations::NewAnnotation],
+) -> DbResult<Vec<crate::annotations::Annotation>> {
+    const DELETE: &str = "delete from annotations where image_id = $1 and source = 'custom_model'";
+    const INSERT: &str = "insert into annotations (image_id, project_id, type, data, class_label, confidence, source, created_by) \
+         select $1, project_id, $2, $3, $4, $5, $6, $7 from images where id = $1 returning id, image_id, project_id, type, \
+         data, class_label, confidence, source, created_by, created_at, updated_at";
+    let out = on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(DELETE).bind(image_id).execute(&mut *tx).await?;
+        let mut out = Vec::with_capacity(new.len());
+        for a in new {
+            let row = sqlx::query_as::<_, crate::annotations::Annotation>(INSERT)
+                .bind(image_id)
+                .bind(a.ty.as_str())
+                .bind(sqlx::types::Json(&a.data))
+                .bind(&a.class_label)
+                .bind(a.confidence)
+                .bind(a.source.as_str())
+                .bind(a.created_by)
+                .fetch_optional(&mut *tx)
+                .await?;
+            out.push(row.ok_or(DbError::NotFound)?);
+        }
+        tx.commit().await?;
+        Ok::<_, DbError>(out)
+    })?;
+    Ok(out)
+}

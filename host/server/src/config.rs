@@ -48,6 +48,38 @@ pub struct ServeArgs {
     /// Create the demo project (generated shapes, annotated) if it does not exist yet.
     #[arg(long, env = "AF_DEMO")]
     pub demo: bool,
+    #[command(flatten)]
+    pub jobs: JobArgs,
+}
+
+/// Training-job settings shared by `serve` and `worker`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct JobArgs {
+    /// Do not run a training worker in this server (jobs then need `annotateforge worker`
+    /// processes on the same PostgreSQL database and data directory).
+    #[arg(long, env = "AF_NO_WORKER")]
+    pub no_worker: bool,
+    /// Training jobs one worker runs at the same time [default: 1].
+    #[arg(long, env = "AF_JOB_CONCURRENCY")]
+    pub job_concurrency: Option<usize>,
+    /// Seconds between a running job's heartbeats [default: 5].
+    #[arg(long, env = "AF_HEARTBEAT_SECONDS")]
+    pub heartbeat_seconds: Option<f64>,
+    /// A running job whose heartbeat is older than this many seconds has lost its worker and
+    /// is resumed elsewhere [default: 30].
+    #[arg(long, env = "AF_STALE_AFTER_SECONDS")]
+    pub stale_after_seconds: Option<f64>,
+    /// How often a job may be started (first run plus resumes after its worker died) before it
+    /// fails [default: 3].
+    #[arg(long, env = "AF_MAX_JOB_ATTEMPTS")]
+    pub max_job_attempts: Option<u32>,
+    /// Models kept loaded for inference [default: 4].
+    #[arg(long, env = "AF_MODEL_CACHE_SIZE")]
+    pub model_cache_size: Option<usize>,
+    /// Directory of pretrained base weights (`yolov8n.safetensors`, …) [default:
+    /// <data dir>/weights].
+    #[arg(long, env = "AF_WEIGHTS_DIR")]
+    pub weights_dir: Option<PathBuf>,
 }
 
 /// The same settings as read from `--config`.
@@ -64,6 +96,13 @@ struct FileConfig {
     max_import_bytes: Option<u64>,
     frontend_dir: Option<PathBuf>,
     demo: Option<bool>,
+    no_worker: Option<bool>,
+    job_concurrency: Option<usize>,
+    heartbeat_seconds: Option<f64>,
+    stale_after_seconds: Option<f64>,
+    max_job_attempts: Option<u32>,
+    model_cache_size: Option<usize>,
+    weights_dir: Option<PathBuf>,
 }
 
 /// A string that prints as `***`.
@@ -99,6 +138,75 @@ pub struct Config {
     pub max_import_bytes: u64,
     pub frontend_dir: Option<PathBuf>,
     pub demo: bool,
+    pub jobs: JobSettings,
+}
+
+/// How this process runs training jobs and inference.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// Run a worker in `serve`.
+    pub run_worker: bool,
+    /// Jobs one worker runs at the same time.
+    pub concurrency: usize,
+    pub heartbeat_interval: std::time::Duration,
+    pub stale_after: std::time::Duration,
+    pub max_attempts: u32,
+    /// Loaded models kept for inference.
+    pub model_cache_size: usize,
+    pub weights_dir: PathBuf,
+    /// How often a job looks for pending work when nothing wakes it.
+    pub poll_interval: std::time::Duration,
+    /// Minimum time between two stored `batch_progress` events of a job.
+    pub batch_event_interval: std::time::Duration,
+}
+
+impl JobSettings {
+    pub fn defaults(data_dir: &Path) -> JobSettings {
+        JobSettings {
+            run_worker: true,
+            concurrency: 1,
+            heartbeat_interval: std::time::Duration::from_secs(5),
+            stale_after: std::time::Duration::from_secs(30),
+            max_attempts: 3,
+            model_cache_size: 4,
+            weights_dir: data_dir.join("weights"),
+            poll_interval: std::time::Duration::from_secs(1),
+            batch_event_interval: std::time::Duration::from_millis(1000),
+        }
+    }
+
+    fn resolve(args: &JobArgs, file: &FileConfig, data_dir: &Path) -> anyhow::Result<JobSettings> {
+        let d = Self::defaults(data_dir);
+        let secs = |name: &str, v: Option<f64>, default: std::time::Duration| -> anyhow::Result<std::time::Duration> {
+            match v {
+                None => Ok(default),
+                Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(s)),
+                Some(s) => anyhow::bail!("{name} must be a positive number of seconds, got {s}"),
+            }
+        };
+        let heartbeat_interval = secs("heartbeat_seconds", args.heartbeat_seconds.or(file.heartbeat_seconds), d.heartbeat_interval)?;
+        let stale_after = secs("stale_after_seconds", args.stale_after_seconds.or(file.stale_after_seconds), d.stale_after)?;
+        anyhow::ensure!(
+            stale_after >= heartbeat_interval * 2,
+            "stale_after_seconds ({stale_after:?}) must be at least twice heartbeat_seconds ({heartbeat_interval:?})"
+        );
+        let concurrency = args.job_concurrency.or(file.job_concurrency).unwrap_or(d.concurrency);
+        anyhow::ensure!((1..=64).contains(&concurrency), "job_concurrency must be between 1 and 64, got {concurrency}");
+        let max_attempts = args.max_job_attempts.or(file.max_job_attempts).unwrap_or(d.max_attempts);
+        anyhow::ensure!(max_attempts >= 1, "max_job_attempts must be at least 1");
+        let model_cache_size = args.model_cache_size.or(file.model_cache_size).unwrap_or(d.model_cache_size);
+        anyhow::ensure!(model_cache_size >= 1, "model_cache_size must be at least 1");
+        Ok(JobSettings {
+            run_worker: !(args.no_worker || file.no_worker.unwrap_or(false)),
+            concurrency,
+            heartbeat_interval,
+            stale_after,
+            max_attempts,
+            model_cache_size,
+            weights_dir: args.weights_dir.clone().or(file.weights_dir.clone()).unwrap_or(d.weights_dir),
+            ..d
+        })
+    }
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
@@ -114,7 +222,8 @@ impl Config {
             }
             None => FileConfig::default(),
         };
-        let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
+        let data_dir = args.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("data"));
+        let jobs = JobSettings::resolve(&args.jobs, &file, &data_dir)?;
         let database_url = match args.database_url.clone().or(file.database_url) {
             Some(url) => DatabaseUrl::new(url),
             None => Self::default_database_url(&data_dir),
@@ -126,6 +235,7 @@ impl Config {
             .or(file.frontend_dir)
             .or_else(|| Some(PathBuf::from("frontend/dist")).filter(|p| p.join("index.html").exists()));
         Ok(Config {
+            jobs,
             bind: args.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.parse().expect("valid default")),
             data_dir,
             database_url,
@@ -152,6 +262,7 @@ impl Config {
             max_import_bytes: 2 << 30,
             frontend_dir: None,
             demo: false,
+            jobs: JobSettings::defaults(data_dir),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod export;
 pub mod imagefile;
 pub mod import;
+pub mod jobs;
 pub mod serve;
 pub mod state;
 pub mod storage;

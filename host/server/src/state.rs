@@ -6,6 +6,7 @@ use af_db::Db;
 
 use crate::auth::JwtKeys;
 use crate::config::Config;
+use crate::jobs::{JobsRuntime, ModelCache};
 use crate::storage::Storage;
 
 #[derive(Clone)]
@@ -14,6 +15,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub storage: Storage,
     pub jwt: Arc<JwtKeys>,
+    /// Training jobs and inference: event hub, model cache, running jobs.
+    pub jobs: Arc<JobsRuntime>,
 }
 
 impl AppState {
@@ -33,6 +36,8 @@ impl AppState {
             None => storage.jwt_secret()?,
         };
         let jwt = Arc::new(JwtKeys::new(&secret, config.token_ttl_hours));
-        Ok(AppState { db, config: Arc::new(config), storage, jwt })
+        let device = af_engine::parse_device(&config.device.to_string())?;
+        let jobs = Arc::new(JobsRuntime::new(ModelCache::new(config.jobs.model_cache_size, device)));
+        Ok(AppState { db, config: Arc::new(config), storage, jwt, jobs })
     }
 }

@@ -5,7 +5,8 @@
 //! <data>/jwt_secret              token-signing secret, generated on first start (0600)
 //! <data>/images/ab/<sha256>.png  uploaded images, content-addressed (one file per content)
 //! <data>/datasets/               prepared training datasets
-//! <data>/models/                 trained weights
+//! <data>/models/<key>.safetensors registered models' weights (key: `job-<id>-<sha8>`)
+//! <data>/jobs/<id>/               a training job's run directory (checkpoints, for resume)
 //! <data>/tmp/                    scratch space (imports), same filesystem for atomic renames
 //! ```
 //!
@@ -24,7 +25,7 @@ pub struct Storage {
 impl Storage {
     /// Creates the directory layout if needed.
     pub fn open(root: &Path) -> anyhow::Result<Storage> {
-        for sub in ["images", "datasets", "models", "tmp"] {
+        for sub in ["images", "datasets", "models", "jobs", "tmp"] {
             std::fs::create_dir_all(root.join(sub)).with_context(|| format!("creating {}", root.join(sub).display()))?;
         }
         Ok(Storage { root: root.to_path_buf() })
@@ -83,6 +84,51 @@ impl Storage {
 
     pub fn remove_image(&self, key: &str) -> anyhow::Result<()> {
         let path = self.image_path(key)?;
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Where job `id` prepares its dataset.
+    pub fn job_dataset_dir(&self, job_id: i64) -> PathBuf {
+        self.datasets_dir().join(format!("job-{job_id}"))
+    }
+
+    /// Job `id`'s run directory (checkpoints, logs), kept across resumes.
+    pub fn job_run_dir(&self, job_id: i64) -> PathBuf {
+        self.root.join("jobs").join(job_id.to_string())
+    }
+
+    fn model_path(&self, key: &str) -> anyhow::Result<PathBuf> {
+        let ok = key.ends_with(".safetensors")
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            && !key.starts_with('.');
+        anyhow::ensure!(ok, "invalid model key {key:?}");
+        Ok(self.models_dir().join(key))
+    }
+
+    /// Copies a weights file into the registry as `key` (temp file + rename, so a reader never
+    /// sees half a file). Returns its size in bytes and SHA-256.
+    pub fn put_model(&self, src: &Path, key: &str) -> anyhow::Result<(u64, String)> {
+        use sha2::Digest;
+        let dest = self.model_path(key)?;
+        let bytes = std::fs::read(src).with_context(|| format!("reading {}", src.display()))?;
+        let sha = hex::encode(sha2::Sha256::digest(&bytes));
+        let mut tmp = tempfile::NamedTempFile::new_in(self.models_dir())?;
+        tmp.write_all(&bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&dest).with_context(|| format!("storing {}", dest.display()))?;
+        Ok((bytes.len() as u64, sha))
+    }
+
+    /// The path of a registered model's weights.
+    pub fn model_file(&self, key: &str) -> anyhow::Result<PathBuf> {
+        self.model_path(key)
+    }
+
+    pub fn remove_model(&self, key: &str) -> anyhow::Result<()> {
+        let path = self.model_path(key)?;
         match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
@@ -151,5 +197,20 @@ mod tests {
         s.remove_image(&key).unwrap();
         assert!(s.put_image("../../etc/passwd", b"x").is_err());
         assert!(s.image_file("ab/../../x").is_err());
+    }
+
+    #[test]
+    fn models_are_copied_in_whole_and_keys_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path()).unwrap();
+        let src = dir.path().join("best.safetensors");
+        std::fs::write(&src, b"weights").unwrap();
+        let (size, sha) = s.put_model(&src, "job-1-abc.safetensors").unwrap();
+        assert_eq!((size, sha.len()), (7, 64));
+        assert_eq!(std::fs::read(s.model_file("job-1-abc.safetensors").unwrap()).unwrap(), b"weights");
+        s.remove_model("job-1-abc.safetensors").unwrap();
+        s.remove_model("job-1-abc.safetensors").unwrap();
+        assert!(s.model_file("../jwt_secret.safetensors").is_err());
+        assert!(s.model_file("job-1.pt").is_err());
     }
 }

@@ -11,7 +11,11 @@ pub mod auth;
 pub mod health;
 pub mod images;
 pub mod import_export;
+pub mod models;
+pub mod prelabel;
 pub mod projects;
+pub mod training;
+pub mod ws;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{header, StatusCode};
@@ -38,6 +42,8 @@ use crate::state::AppState;
         (name = "images", description = "Images in a project"),
         (name = "annotations", description = "Shapes on images"),
         (name = "import-export", description = "COCO / YOLO / ImageFolder import, COCO export"),
+        (name = "training", description = "Training jobs, their metrics and live events"),
+        (name = "models", description = "The model registry and inference"),
         (name = "health", description = "Liveness"),
     )
 )]
@@ -61,6 +67,10 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(images::router(&state.config))
         .merge(annotations::router())
         .merge(import_export::router(&state.config))
+        .merge(training::router())
+        .merge(ws::router())
+        .merge(models::router(&state.config))
+        .merge(prelabel::router())
 }
 
 /// The OpenAPI document of [`app`], as served at `/api/v1/openapi.json`.

@@ -1,0 +1,148 @@
+//! Training jobs end to end: the config a client posts, the queue workers claim from, the
+//! pipeline a worker runs, the events it streams, the registry it fills, and inference with
+//! what it produced.
+//!
+//! ```text
+//! POST /training/jobs ─ config (validate) ─ af_db::jobs::create ─ event 1 ─┐
+//! worker ─ queue::claim ─ pipeline:                                          │ EventHub ─ WebSocket
+//!   load records (DB) → af-dataset (plugins) → engine train (blocking thread)│   (+ LISTEN/NOTIFY
+//!   → formatter plugin → training_metrics + progress + events ──────────────┤    across processes)
+//!   → registry (weights → models/, trained_models row) → training_complete ─┘
+//! inference::ModelCache ← POST /models/{id}/predict, from-model, prelabel
+//! ```
+//!
+//! Module map: `config` (job config parsing/validation), `defaults` (hyperparameter defaults
+//! and ranges for clients), `events` (event types, the hub, the PostgreSQL listener), `queue`
+//! (workers: claim, heartbeat, recovery, cancellation), `pipeline` (one job's stages),
+//! `registry` (model files and rows), `inference` (the model cache), `prelabel` (background
+//! pre-labelling).
+
+pub mod config;
+pub mod defaults;
+pub mod events;
+pub mod inference;
+pub mod prelabel;
+pub mod registry;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use af_db::jobs::{Job, JobUpdate, StoredEvent};
+use af_db::{Db, DbResult};
+use tokio::sync::Notify;
+
+pub use events::{EventHub, JobEvent};
+pub use inference::ModelCache;
+
+/// Why a running job was told to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// A user cancelled it.
+    Cancelled,
+    /// Its worker no longer holds it (re-queued after a missed heartbeat): stop writing.
+    Lost,
+    /// The process is shutting down: leave it for recovery.
+    Shutdown,
+}
+
+/// The stop flag of one running job, checked by the trainer between batches.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag {
+    stop: Arc<AtomicBool>,
+    reason: Arc<Mutex<Option<StopReason>>>,
+}
+
+impl StopFlag {
+    pub fn stop(&self, reason: StopReason) {
+        let mut r = self.reason.lock().expect("stop lock");
+        if r.is_none() {
+            *r = Some(reason);
+        }
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    pub fn reason(&self) -> Option<StopReason> {
+        *self.reason.lock().expect("stop lock")
+    }
+
+    /// The flag itself, for code that polls an `AtomicBool`.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+}
+
+/// This process's job machinery: the event hub, the model cache, the stop flags of the jobs
+/// its workers run, and a wake-up for workers when a job is queued here.
+pub struct JobsRuntime {
+    pub hub: EventHub,
+    pub models: ModelCache,
+    running: Mutex<HashMap<i64, StopFlag>>,
+    pub queued: Notify,
+}
+
+impl JobsRuntime {
+    pub fn new(models: ModelCache) -> Self {
+        JobsRuntime { hub: EventHub::new(), models, running: Mutex::new(HashMap::new()), queued: Notify::new() }
+    }
+
+    /// Registers a job this process now runs; its flag stops it.
+    pub fn track(&self, job_id: i64) -> StopFlag {
+        let flag = StopFlag::default();
+        self.running.lock().expect("running lock").insert(job_id, flag.clone());
+        flag
+    }
+
+    pub fn untrack(&self, job_id: i64) {
+        self.running.lock().expect("running lock").remove(&job_id);
+    }
+
+    /// Stops a job if this process runs it; whether it did.
+    pub fn stop(&self, job_id: i64, reason: StopReason) -> bool {
+        match self.running.lock().expect("running lock").get(&job_id) {
+            Some(flag) => {
+                flag.stop(reason);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops every job this process runs (shutdown).
+    pub fn stop_all(&self, reason: StopReason) {
+        for flag in self.running.lock().expect("running lock").values() {
+            flag.stop(reason);
+        }
+    }
+
+    pub fn running_jobs(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.running.lock().expect("running lock").keys().copied().collect();
+        ids.sort();
+        ids
+    }
+
+    /// Applies a guarded job update with its event, then publishes the event here.
+    pub async fn update(&self, db: &Db, job_id: i64, update: &JobUpdate<'_>, event: Option<&JobEvent>) -> DbResult<Option<Job>> {
+        let new = event.map(JobEvent::to_new);
+        let out = af_db::jobs::update(db, job_id, update, new.as_ref()).await?;
+        Ok(out.map(|(job, stored)| {
+            if let Some(e) = stored {
+                self.hub.publish(&e);
+            }
+            job
+        }))
+    }
+
+    /// Stores an event of a job `worker_id` holds and publishes it; `None` if it lost the job.
+    pub async fn append(&self, db: &Db, job_id: i64, worker_id: &str, event: &JobEvent) -> DbResult<Option<StoredEvent>> {
+        let out = af_db::jobs::append(db, job_id, worker_id, &event.to_new()).await?;
+        if let Some(e) = &out {
+            self.hub.publish(e);
+        }
+        Ok(out)
+    }
+}
