@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod demo;
+
 use std::io::Cursor;
 use std::net::SocketAddr;
 
