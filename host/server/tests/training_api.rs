@@ -371,7 +371,7 @@ async fn the_openapi_document_lists_the_new_routes(backend: Backend) {
         "/api/v1/training/jobs",
         "/api/v1/training/jobs/{id}",
         "/api/v1/training/jobs/{id}/metrics",
-        "/api/v1/training/ws/{job_id}",
+        "/api/v1/training/ws/{id}",
         "/api/v1/training/defaults",
         "/api/v1/training/classes",
         "/api/v1/models",

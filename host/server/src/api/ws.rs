@@ -1,4 +1,4 @@
-//! `WS /api/v1/training/ws/{job_id}?token=…&since=…`: a job's events, live.
+//! `WS /api/v1/training/ws/{id}?token=…&since=…`: a job's events, live.
 //!
 //! The protocol, in order:
 //! 1. The token (query parameter: browsers cannot set headers on a WebSocket) is checked after
@@ -19,9 +19,10 @@
 
 use std::time::Duration;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
@@ -58,10 +59,26 @@ pub struct SocketQuery {
 /// events (`status_change`, `epoch_start`, `batch_progress`, `epoch_complete`,
 /// `training_complete`, `training_failed`, `log`), each with its `seq`. See `JobEvent` for
 /// the message shapes. A bad or missing token closes the socket with 1008.
-#[utoipa::path(get, path = "/api/v1/training/ws/{job_id}", tag = "training",
-    params(("job_id" = i64, Path, description = "Job id"), SocketQuery),
-    responses((status = 101, description = "Switching to the WebSocket protocol; messages are `JobEvent`s", body = crate::jobs::events::JobEvent)))]
-async fn job_socket(State(state): State<AppState>, AppPath(job_id): AppPath<i64>, Query(q): Query<SocketQuery>, ws: WebSocketUpgrade) -> Response {
+#[utoipa::path(get, path = "/api/v1/training/ws/{id}", tag = "training", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Job id"), SocketQuery),
+    responses((status = 101, description = "Switching to the WebSocket protocol; messages are `JobEvent`s", body = crate::jobs::events::JobEvent),
+              (status = 401, description = "Not a WebSocket request and no valid token", body = crate::error::ErrorBody)))]
+async fn job_socket(
+    State(state): State<AppState>,
+    AppPath(job_id): AppPath<i64>,
+    Query(q): Query<SocketQuery>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        // Not an upgrade: answer like any other endpoint (401 without a valid token).
+        Err(rejection) => {
+            return match authenticate(&state, q.token.as_deref()).await {
+                Err(reason) => crate::error::AppError::Unauthorized(reason).into_response(),
+                Ok(_) => rejection.into_response(),
+            };
+        }
+    };
     ws.on_upgrade(move |socket| async move {
         let mut socket = socket;
         if let Err(e) = session(&state, job_id, q, &mut socket).await {
