@@ -21,7 +21,7 @@ import type {
   Plugin,
   PluginKind,
   PredictResponse,
-  PrelabelResult,
+  PrelabelRun,
   Project,
   ProjectCreate,
   TaskType,
@@ -58,7 +58,8 @@ export const projects = {
   },
   exportCoco: (id: number) => apiBlob(`/projects/${id}/export`, { query: { format: 'coco' } }),
   prelabel: (id: number, body: { model_id: number; confidence: number; only_unlabeled: boolean }) =>
-    api<PrelabelResult>(`/projects/${id}/prelabel`, { method: 'POST', body }),
+    api<PrelabelRun>(`/projects/${id}/prelabel`, { method: 'POST', body }),
+  prelabelRun: (runId: number) => api<PrelabelRun>(`/prelabel/${runId}`),
 };
 
 export const images = {
@@ -120,6 +121,8 @@ export const models = {
   get: (id: number) => api<TrainedModel>(`/models/${id}`),
   update: (id: number, patch: ModelPatch) => api<TrainedModel>(`/models/${id}`, { method: 'PATCH', body: patch }),
   remove: (id: number) => api<void>(`/models/${id}`, { method: 'DELETE' }),
+  /** The weights as a safetensors file. */
+  download: (id: number) => apiBlob(`/models/${id}/download`),
   /** Predicts on an uploaded file (multipart part `file`). */
   predictFile: (id: number, file: File, params: { confidence?: number; iou?: number } = {}) => {
     const form = new FormData();

@@ -404,23 +404,40 @@ export type JobEventType = JobEvent['type'];
 // ---------------------------------------------------------------------------------------
 // Models and predictions
 
+/** `host/server/src/api/models.rs` ModelResponse. */
 export interface TrainedModel {
   id: number;
   training_job_id: number | null;
   name: string;
   description?: string | null;
   task_type: TaskType;
+  /** The architecture, e.g. `yolov8n-seg`. */
   model_type: string;
   image_size: number;
+  /** Class names by class id. */
   classes: string[];
   num_classes: number;
+  /** The best epoch's named metrics. */
   performance_metrics: MetricValues | null;
-  created_by?: number;
+  created_by?: number | null;
   created_at: string;
+  updated_at?: string;
   is_active: boolean;
+  /** The job's normalised config. */
+  config?: JobConfig | null;
+  /** The dataset it was trained on (sizes, class mapping, report). */
+  dataset?: Partial<DatasetSummary> | null;
+  plugins?: PluginRef[] | null;
+  base_model_id?: number | null;
+  /** The initial weights (`yolov8n.safetensors`, a base model's file, or `scratch: …`). */
+  base_weights?: string | null;
+  project_ids?: number[];
+  file_size?: number | null;
+  sha256?: string | null;
+  download_url?: string;
 }
 
-// ASSUMED: PATCH /models/{id} renames and (de)activates.
+/** PATCH /models/{id}: rename, describe, (de)activate. */
 export type ModelPatch = Partial<Pick<TrainedModel, 'name' | 'description' | 'is_active'>>;
 
 export interface ClassPrediction {
@@ -436,26 +453,44 @@ export interface PredictedAnnotation {
   source: 'custom_model';
   class_label: string;
   class_id: number;
+  /** `[x1, y1, x2, y2]`. */
   bbox?: [number, number, number, number];
 }
 
 export interface PredictResponse {
+  model_id?: number;
   model_name: string;
+  task_type?: TaskType;
+  image_id?: number;
   inference_time_ms: number;
+  timing?: { preprocess_ms: number; inference_ms: number; postprocess_ms: number };
   // classify
   predictions?: ClassPrediction[];
   top1_class?: string;
   top1_confidence?: number;
   // detect / segment
   annotations?: PredictedAnnotation[];
-  // ASSUMED: the size of the image the coordinates refer to.
+  /** The size of the image the coordinates refer to. */
   image_width?: number;
   image_height?: number;
 }
 
-// ASSUMED: the pre-label run reports how much it did.
-export interface PrelabelResult {
-  images_processed?: number;
-  annotations_created?: number;
-  job_id?: number;
+/** A background pre-label run (`POST /projects/{id}/prelabel` → 202, `GET /prelabel/{id}`). */
+export interface PrelabelRun {
+  id: number;
+  project_id: number;
+  model_id: number | null;
+  status: 'pending' | 'running' | 'completed' | 'failed' | string;
+  confidence: number;
+  iou: number;
+  only_unlabeled: boolean;
+  total_images: number;
+  images_processed: number;
+  images_skipped: number;
+  images_labeled: number;
+  annotations_created: number;
+  error_message: string | null;
+  created_at: string;
+  started_at?: string | null;
+  completed_at?: string | null;
 }

@@ -4,6 +4,7 @@
 import { useState } from 'react';
 import { Link as RouterLink, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import {
+  Box,
   Button,
   Card,
   CardContent,
@@ -27,6 +28,7 @@ import {
 } from '@mui/material';
 import EditIcon from '@mui/icons-material/EditOutlined';
 import DeleteIcon from '@mui/icons-material/DeleteOutline';
+import DownloadIcon from '@mui/icons-material/FileDownloadOutlined';
 import SmartIcon from '@mui/icons-material/SmartToyOutlined';
 import PowerIcon from '@mui/icons-material/PowerSettingsNew';
 import { ApiError, errorMessage } from '@/api/client';
@@ -34,7 +36,9 @@ import { useDeleteModel, useJob, useModel, useUpdateModel } from '@/api/queries'
 import type { TrainedModel } from '@/api/types';
 import { ConfirmDialog } from '@/components/ConfirmDialog';
 import { ErrorState } from '@/components/ErrorState';
-import { formatDate, formatMetric } from '@/components/format';
+import { saveBlob } from '@/components/download';
+import { formatBytes, formatDate, formatMetric } from '@/components/format';
+import * as ep from '@/api/endpoints';
 import { LoadingState } from '@/components/LoadingState';
 import { useNotify } from '@/components/notify';
 import { PageHeader } from '@/components/PageHeader';
@@ -61,6 +65,54 @@ export function TrainingCurves({ jobId, task, height = 240, stacked = false }: {
         <MetricChart title="Quality" epochs={state.epochs} names={quality} meta={state.metricMeta} unitInterval height={height} emptyText="No epoch history recorded." />
       </Grid>
     </Grid>
+  );
+}
+
+/** How the model was trained: starting weights, data, split, plugins and settings. */
+function SetupCard({ model: m }: { model: TrainedModel }) {
+  const [showConfig, setShowConfig] = useState(false);
+  const hp = m.config?.hyperparameters;
+  const d = m.dataset;
+  const rows: [string, React.ReactNode][] = [];
+  if (m.base_weights) rows.push(['Started from', m.base_weights.startsWith('scratch') ? 'random weights (no pretrained weights installed)' : m.base_weights]);
+  if (m.project_ids?.length)
+    rows.push([
+      'Projects',
+      <Stack key="p" direction="row" useFlexGap sx={{ flexWrap: 'wrap', gap: 1 }}>
+        {m.project_ids.map((id) => (
+          <Link key={id} component={RouterLink} to={`/projects/${id}`}>
+            #{id}
+          </Link>
+        ))}
+      </Stack>,
+    ]);
+  if (d?.total_images != null) rows.push(['Images', `${d.total_images} (${d.train_images ?? '?'} train / ${d.val_images ?? '?'} val)`]);
+  if (hp) rows.push(['Settings', `${hp.epochs} epochs · batch ${hp.batch} · ${hp.imgsz} px · optimizer ${hp.optimizer}${hp.optimizer === 'auto' ? '' : ` · lr0 ${hp.lr0}`}`]);
+  if (m.config?.split) rows.push(['Split', `${Math.round(m.config.split.train_ratio * 100)}/${Math.round(m.config.split.val_ratio * 100)}, seed ${m.config.split.random_seed}${m.config.split.strategy ? ` · ${m.config.split.strategy}` : ''}`]);
+  for (const p of m.plugins ?? []) rows.push([`Plugin (${String(p.kind)})`, `${p.name} ${p.version} · ${p.hash.slice(0, 12)}`]);
+  if (m.file_size) rows.push(['Weights', `${formatBytes(m.file_size)}${m.sha256 ? ` · sha256 ${m.sha256.slice(0, 12)}…` : ''}`]);
+  if (!rows.length && !m.config) return null;
+  return (
+    <Card>
+      <CardHeader title="How it was trained" action={m.config ? <Button size="small" onClick={() => setShowConfig((v) => !v)}>{showConfig ? 'Hide config' : 'Full config'}</Button> : undefined} />
+      <CardContent sx={{ pt: 0 }}>
+        <Table size="small">
+          <TableBody>
+            {rows.map(([k, v]) => (
+              <TableRow key={k}>
+                <TableCell sx={{ color: 'text.secondary', width: 180 }}>{k}</TableCell>
+                <TableCell>{v}</TableCell>
+              </TableRow>
+            ))}
+          </TableBody>
+        </Table>
+        {showConfig && (
+          <Box component="pre" sx={{ mt: 2, p: 1.5, bgcolor: 'background.default', borderRadius: 1, fontSize: 12, maxHeight: 320, overflow: 'auto' }}>
+            {JSON.stringify(m.config, null, 2)}
+          </Box>
+        )}
+      </CardContent>
+    </Card>
   );
 }
 
@@ -115,6 +167,14 @@ export function ModelDetailPage() {
   if (model.isError) return <ErrorState error={model.error} title="Could not load this model" onRetry={() => model.refetch()} />;
   const m = model.data;
   const metrics = Object.entries(m.performance_metrics ?? {}).filter(([, v]) => typeof v === 'number');
+  const download = async () => {
+    try {
+      const { blob, filename } = await ep.models.download(m.id);
+      saveBlob(blob, filename ?? `${m.name}.safetensors`);
+    } catch (e) {
+      notify(errorMessage(e), 'error');
+    }
+  };
 
   return (
     <>
@@ -144,6 +204,9 @@ export function ModelDetailPage() {
             </Button>
             <Button variant="outlined" startIcon={<SmartIcon />} onClick={() => setPrelabel(true)} disabled={!m.is_active}>
               Pre-label a project
+            </Button>
+            <Button variant="outlined" startIcon={<DownloadIcon />} onClick={download} title="The weights as safetensors, with Ultralytics' parameter names">
+              Download
             </Button>
             <Button color="error" variant="outlined" startIcon={<DeleteIcon />} onClick={() => setDeleting(true)}>
               Delete
@@ -218,6 +281,11 @@ export function ModelDetailPage() {
               </CardContent>
             </Card>
           </Grid>
+          {(m.config || m.base_weights || m.dataset || m.plugins?.length) && (
+            <Grid size={12}>
+              <SetupCard model={m} />
+            </Grid>
+          )}
           {m.training_job_id != null && (
             <Grid size={12}>
               <Card>

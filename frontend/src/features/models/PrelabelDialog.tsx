@@ -1,10 +1,12 @@
 // Pre-label a project with a model: its predictions become annotations (source
-// `custom_model`) that people then check, instead of drawing everything by hand.
+// `custom_model`) that people then check, instead of drawing everything by hand. The host
+// runs it in the background; the dialog follows the run until it is done.
 
 import { useEffect, useState } from 'react';
-import { useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   Alert,
+  Box,
   Button,
   Checkbox,
   Dialog,
@@ -13,6 +15,7 @@ import {
   DialogContentText,
   DialogTitle,
   FormControlLabel,
+  LinearProgress,
   MenuItem,
   Slider,
   Stack,
@@ -21,25 +24,67 @@ import {
 } from '@mui/material';
 import { errorMessage } from '@/api/client';
 import * as ep from '@/api/endpoints';
-import { useModels, useProjects } from '@/api/queries';
-import type { PrelabelResult } from '@/api/types';
+import { keys, useModels, useProjects } from '@/api/queries';
+import type { PrelabelRun } from '@/api/types';
 import { taskLabels } from '@/components/TaskChip';
 
-export function PrelabelDialog({ open, onClose, projectId, modelId }: { open: boolean; onClose: () => void; projectId?: number; modelId?: number }) {
+const finished = (r: PrelabelRun) => r.status === 'completed' || r.status === 'failed' || r.status === 'cancelled';
+
+function RunProgress({ runId, projectId }: { runId: number; projectId: number }) {
   const qc = useQueryClient();
-  const models = useModels(true);
+  const run = useQuery({
+    queryKey: ['prelabel', runId],
+    queryFn: () => ep.projects.prelabelRun(runId),
+    refetchInterval: (q) => (q.state.data && finished(q.state.data) ? false : 1000),
+  });
+  const r = run.data;
+  useEffect(() => {
+    if (r && finished(r)) {
+      qc.invalidateQueries({ queryKey: keys.project(projectId) });
+      qc.invalidateQueries({ queryKey: keys.projects, exact: true });
+    }
+  }, [r, qc, projectId]);
+  if (run.isError) return <Alert severity="error">{errorMessage(run.error)}</Alert>;
+  if (!r) return <LinearProgress />;
+  const pct = r.total_images ? (r.images_processed / r.total_images) * 100 : 0;
+  return (
+    <Box data-testid="prelabel-run">
+      {r.status === 'failed' ? (
+        <Alert severity="error">Pre-labelling stopped: {r.error_message ?? 'unknown error'}</Alert>
+      ) : r.status === 'completed' ? (
+        <Alert severity="success">
+          Done: {r.annotations_created} annotations added to {r.images_labeled} of {r.total_images} images
+          {r.images_skipped ? ` (${r.images_skipped} skipped because they already had annotations)` : ''}.
+        </Alert>
+      ) : (
+        <>
+          <Typography variant="body2" gutterBottom>
+            {r.status === 'pending' ? 'Waiting to start…' : `Pre-labelling… ${r.images_processed} of ${r.total_images} images`}
+          </Typography>
+          <LinearProgress variant={r.status === 'pending' ? 'indeterminate' : 'determinate'} value={pct} />
+          <Typography variant="caption" color="text.secondary">
+            {r.annotations_created} annotations so far. You can close this dialog; the run continues.
+          </Typography>
+        </>
+      )}
+    </Box>
+  );
+}
+
+export function PrelabelDialog({ open, onClose, projectId, modelId }: { open: boolean; onClose: () => void; projectId?: number; modelId?: number }) {
+  const models = useModels(true, open);
   const projects = useProjects();
   const [model, setModel] = useState<number | ''>(modelId ?? '');
   const [project, setProject] = useState<number | ''>(projectId ?? '');
   const [confidence, setConfidence] = useState(0.5);
   const [onlyUnlabeled, setOnlyUnlabeled] = useState(true);
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<PrelabelResult | null>(null);
+  const [runId, setRunId] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     if (open) {
-      setResult(null);
+      setRunId(null);
       setError(null);
       setModel(modelId ?? '');
       setProject(projectId ?? '');
@@ -52,9 +97,7 @@ export function PrelabelDialog({ open, onClose, projectId, modelId }: { open: bo
     setError(null);
     try {
       const r = await ep.projects.prelabel(project, { model_id: model, confidence, only_unlabeled: onlyUnlabeled });
-      setResult(r ?? {});
-      qc.invalidateQueries({ queryKey: ['projects', project] });
-      qc.invalidateQueries({ queryKey: ['projects'] });
+      setRunId(r.id);
     } catch (e) {
       setError(errorMessage(e));
     } finally {
@@ -70,12 +113,8 @@ export function PrelabelDialog({ open, onClose, projectId, modelId }: { open: bo
         <DialogContentText sx={{ mb: 2 }}>
           The model's predictions are added as annotations marked as model-made, so you only correct what it got wrong.
         </DialogContentText>
-        {result ? (
-          <Alert severity="success">
-            {result.job_id
-              ? 'The pre-label run has started; annotations appear as images are processed.'
-              : `Processed ${result.images_processed ?? 0} images and added ${result.annotations_created ?? 0} annotations.`}
-          </Alert>
+        {runId !== null && project !== '' ? (
+          <RunProgress runId={runId} projectId={project} />
         ) : (
           <Stack spacing={2.5}>
             {error && <Alert severity="error">{error}</Alert>}
@@ -117,11 +156,11 @@ export function PrelabelDialog({ open, onClose, projectId, modelId }: { open: bo
       </DialogContent>
       <DialogActions sx={{ px: 3, pb: 2 }}>
         <Button onClick={onClose} disabled={busy}>
-          {result ? 'Close' : 'Cancel'}
+          {runId !== null ? 'Close' : 'Cancel'}
         </Button>
-        {!result && (
+        {runId === null && (
           <Button variant="contained" onClick={run} disabled={busy || model === '' || project === ''}>
-            {busy ? 'Pre-labelling…' : 'Start pre-labelling'}
+            {busy ? 'Starting…' : 'Start pre-labelling'}
           </Button>
         )}
       </DialogActions>

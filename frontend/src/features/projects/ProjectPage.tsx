@@ -30,6 +30,7 @@ import { errorMessage } from '@/api/client';
 import * as ep from '@/api/endpoints';
 import { useDeleteProject, useImages, useProject, useUpdateProject } from '@/api/queries';
 import { ConfirmDialog } from '@/components/ConfirmDialog';
+import { saveBlob } from '@/components/download';
 import { ErrorState } from '@/components/ErrorState';
 import { LoadingState } from '@/components/LoadingState';
 import { useNotify } from '@/components/notify';
@@ -41,17 +42,6 @@ import { ImageGrid } from './ImageGrid';
 import { ImportDialog } from './ImportDialog';
 import { MembersPanel } from './MembersPanel';
 import { UploadDialog } from './UploadDialog';
-
-function saveBlob(blob: Blob, filename: string) {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = filename;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 function SettingsPanel({ projectId, name, description, canManage }: { projectId: number; name: string; description: string; canManage: boolean }) {
   const update = useUpdateProject(projectId);
