@@ -139,3 +139,37 @@ backend_tests!(
     images_skip_duplicates_and_cascade,
     annotations_need_an_existing_image,
 );
+
+/// The two migration trees must describe the same tables and columns, so the shared SQL runs
+/// on both (a column added to one dialect only fails here, not in production).
+#[tokio::test]
+async fn sqlite_and_postgres_schemas_have_the_same_columns() {
+    if af_db::testing::postgres_skipped() {
+        return;
+    }
+    let (lite, pg) = (TestDb::new(Backend::Sqlite).await, TestDb::new(Backend::Postgres).await);
+    let mut lite_cols: Vec<(String, String)> = match &lite.db {
+        af_db::Db::Sqlite(pool) => sqlx::query_as(
+            "select m.name, p.name from sqlite_master m join pragma_table_info(m.name) p \
+             where m.type = 'table' and m.name not like 'sqlite_%' and m.name != '_sqlx_migrations'",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+        _ => unreachable!(),
+    };
+    let mut pg_cols: Vec<(String, String)> = match &pg.db {
+        af_db::Db::Postgres(pool) => sqlx::query_as(
+            "select table_name::text, column_name::text from information_schema.columns \
+             where table_schema = 'public' and table_name != '_sqlx_migrations'",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+        _ => unreachable!(),
+    };
+    lite_cols.sort();
+    pg_cols.sort();
+    assert!(lite_cols.len() > 40, "{lite_cols:?}");
+    assert_eq!(lite_cols, pg_cols);
+}
