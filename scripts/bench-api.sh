@@ -10,9 +10,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=env.sh
 source "$ROOT/scripts/env.sh"
-cargo build --release --bin annotateforge --example api_load
-BIN="$CARGO_TARGET_DIR/release/annotateforge"
-LOAD="$CARGO_TARGET_DIR/release/examples/api_load"
+# AF_BENCH_BIN / AF_BENCH_LOAD: use already built binaries (e.g. a debug build) instead.
+if [ -z "${AF_BENCH_BIN:-}" ]; then
+  cargo build --release --bin annotateforge --example api_load
+fi
+BIN="${AF_BENCH_BIN:-$CARGO_TARGET_DIR/release/annotateforge}"
+LOAD="${AF_BENCH_LOAD:-$CARGO_TARGET_DIR/release/examples/api_load}"
 WORK="$(mktemp -d /tmp/af-bench-XXXXXX)"
 SERVER_PID=""
 PG_DATA=""

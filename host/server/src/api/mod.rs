@@ -99,9 +99,7 @@ pub fn app(state: AppState) -> Router {
                 let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
                 // The path only: query strings may carry access tokens (`?token=`).
                 tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), route)
-            })
-            // AppError already logs each 5xx with its cause, inside this span: log it once.
-            .on_failure(()),
+            }),
         )
         .with_state(state)
 }
