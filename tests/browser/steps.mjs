@@ -334,7 +334,7 @@ export const steps = [
     async run(ctx) {
       const { page } = ctx;
       await page.goto(`/projects/${ctx.state.projectId}`);
-      await page.getByRole('link', { name: 'Train a model' }).first().click();
+      await page.getByRole('main').getByRole('link', { name: 'Train a model' }).click();
       await page.waitForURL('**/training/new?project=*');
       await page.getByText('Object detection').click();
       await ctx.shot('wizard-task');

@@ -287,27 +287,33 @@ export interface PluginRef {
   hash: string;
 }
 
-// ASSUMED: the dataset summary mirrors the `training_datasets` row.
+/** The `training_datasets` row of a job (`api/training.rs` DatasetSummary). */
 export interface DatasetSummary {
   total_images: number;
   train_images: number;
   val_images: number;
   class_mapping?: Record<string, number>;
-  class_names?: string[];
+  class_names?: string[] | null;
   annotation_types?: AnnotationType[];
-  warnings?: number | string[];
+  project_ids?: number[];
+  /** The preparation report (converter warnings, skipped annotations). */
+  report?: unknown;
+  created_at?: string;
 }
 
+/** `host/server/src/api/training.rs` JobResponse. */
 export interface TrainingJob {
   id: number;
   name: string | null;
   description?: string | null;
   task_type: TaskType;
   status: JobStatus;
-  created_by?: number;
+  created_by?: number | null;
   created_at: string;
+  updated_at?: string;
   started_at?: string | null;
   completed_at?: string | null;
+  /** The normalised config (defaults filled in). */
   config?: JobConfig;
   final_metrics?: MetricValues | null;
   model_id?: number | null;
@@ -315,8 +321,18 @@ export interface TrainingJob {
   current_epoch: number;
   total_epochs: number;
   progress_percent: number;
-  dataset?: DatasetSummary | null;
+  cancel_requested?: boolean;
+  attempts?: number;
+  device?: string | null;
+  base_model_id?: number | null;
+  projects?: number[];
   plugins?: PluginRef[];
+  /** Sequence number of the job's latest event. */
+  last_event_seq?: number;
+  dataset?: DatasetSummary | null;
+  latest_metrics?: EpochMetrics | null;
+  /** Where to follow it live (add `?token=`). */
+  ws_url?: string;
 }
 
 /** `GET /training/defaults?task_type=`: one hyperparameter as a form shows it. */

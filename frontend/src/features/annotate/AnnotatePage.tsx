@@ -124,19 +124,25 @@ export function AnnotatePage() {
     },
     [store, record],
   );
-  const undo = useCallback(async () => {
-    const e = undoStack.current.pop();
-    setCanUndo(undoStack.current.length > 0);
-    if (!e) return;
-    if (e.kind === 'created') {
-      await store.remove(e.id);
-      setSelectedId((s) => (s === e.id ? null : s));
-    } else if (e.kind === 'updated') {
-      await store.update(e.id, e.before);
-    } else {
-      const again = await store.create(recreation(e.annotation));
-      if (again) undoStack.current = remapIds(undoStack.current, e.annotation.id, again.id);
-    }
+  // Undos run one after another: undoing a delete re-creates the shape under a new id, and the
+  // next undo may need that id.
+  const undoChain = useRef<Promise<void>>(Promise.resolve());
+  const undo = useCallback(() => {
+    undoChain.current = undoChain.current.then(async () => {
+      const e = undoStack.current.pop();
+      setCanUndo(undoStack.current.length > 0);
+      if (!e) return;
+      if (e.kind === 'created') {
+        await store.remove(e.id);
+        setSelectedId((s) => (s === e.id ? null : s));
+      } else if (e.kind === 'updated') {
+        await store.update(e.id, e.before);
+      } else {
+        const again = await store.create(recreation(e.annotation));
+        if (again) undoStack.current = remapIds(undoStack.current, e.annotation.id, again.id);
+      }
+    });
+    return undoChain.current;
   }, [store]);
 
   const anns = store.annotations;

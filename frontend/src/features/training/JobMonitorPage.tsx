@@ -108,9 +108,9 @@ function ProgressCard({ job, live }: { job: TrainingJob; live: LiveJobState }) {
         )}
         <Grid container spacing={2} sx={{ mt: 1 }}>
           {[
-            ['Time left', isTerminalStatus(status) ? '—' : eta !== null ? formatDuration(eta) : 'estimating…'],
+            ['Time left', status !== 'training' ? '—' : eta !== null ? formatDuration(eta) : 'estimating…'],
             ['Per epoch', formatDuration(mean)],
-            ['Training time', formatDuration(totalTrainingSeconds(live.epochs))],
+            ['Training time', live.epochs.length ? formatDuration(totalTrainingSeconds(live.epochs)) : '—'],
             ['Started', formatDate(job.started_at)],
           ].map(([k, v]) => (
             <Grid key={k} size={{ xs: 6, sm: 3 }}>
