@@ -184,7 +184,8 @@ export interface Plugin {
   name: string;
   kind: PluginKind;
   version: string;
-  hash: string;
+  sha256?: string;
+  hash?: string;
   description?: string | null;
   is_default: boolean;
   builtin?: boolean;
@@ -280,12 +281,19 @@ export interface MetricRow extends MetricInfo {
   value: number;
 }
 
+/** A plugin a job used, as it records it: `{kind, name, version, sha256, options}`. */
 export interface PluginRef {
   kind: PluginKind | string;
   name: string;
   version: string;
-  hash: string;
+  sha256?: string;
+  /** Older records. */
+  hash?: string;
+  options?: Record<string, unknown>;
 }
+
+/** The content hash of a plugin or plugin record, whichever field carries it. */
+export const pluginHash = (p: { sha256?: string; hash?: string }): string => p.sha256 ?? p.hash ?? '';
 
 /** The `training_datasets` row of a job (`api/training.rs` DatasetSummary). */
 export interface DatasetSummary {

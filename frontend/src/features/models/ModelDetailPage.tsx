@@ -33,7 +33,7 @@ import SmartIcon from '@mui/icons-material/SmartToyOutlined';
 import PowerIcon from '@mui/icons-material/PowerSettingsNew';
 import { ApiError, errorMessage } from '@/api/client';
 import { useDeleteModel, useJob, useModel, useUpdateModel } from '@/api/queries';
-import type { TrainedModel } from '@/api/types';
+import { pluginHash, type TrainedModel } from '@/api/types';
 import { ConfirmDialog } from '@/components/ConfirmDialog';
 import { ErrorState } from '@/components/ErrorState';
 import { saveBlob } from '@/components/download';
@@ -89,7 +89,7 @@ function SetupCard({ model: m }: { model: TrainedModel }) {
   if (d?.total_images != null) rows.push(['Images', `${d.total_images} (${d.train_images ?? '?'} train / ${d.val_images ?? '?'} val)`]);
   if (hp) rows.push(['Settings', `${hp.epochs} epochs · batch ${hp.batch} · ${hp.imgsz} px · optimizer ${hp.optimizer}${hp.optimizer === 'auto' ? '' : ` · lr0 ${hp.lr0}`}`]);
   if (m.config?.split) rows.push(['Split', `${Math.round(m.config.split.train_ratio * 100)}/${Math.round(m.config.split.val_ratio * 100)}, seed ${m.config.split.random_seed}${m.config.split.strategy ? ` · ${m.config.split.strategy}` : ''}`]);
-  for (const p of m.plugins ?? []) rows.push([`Plugin (${String(p.kind)})`, `${p.name} ${p.version} · ${p.hash.slice(0, 12)}`]);
+  for (const p of m.plugins ?? []) rows.push([`Plugin (${String(p.kind)})`, `${p.name} ${p.version} · ${pluginHash(p).slice(0, 12)}`]);
   if (m.file_size) rows.push(['Weights', `${formatBytes(m.file_size)}${m.sha256 ? ` · sha256 ${m.sha256.slice(0, 12)}…` : ''}`]);
   if (!rows.length && !m.config) return null;
   return (

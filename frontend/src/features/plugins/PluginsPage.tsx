@@ -35,7 +35,7 @@ import { useHasRoute } from '@/api/capabilities';
 import { ApiError, errorMessage } from '@/api/client';
 import * as ep from '@/api/endpoints';
 import { keys, useDeletePlugin, usePlugins, useSetDefaultPlugin } from '@/api/queries';
-import { PLUGIN_KINDS, type Plugin, type PluginKind } from '@/api/types';
+import { PLUGIN_KINDS, pluginHash, type Plugin, type PluginKind } from '@/api/types';
 import { ConfirmDialog } from '@/components/ConfirmDialog';
 import { EmptyState } from '@/components/EmptyState';
 import { ErrorState } from '@/components/ErrorState';
@@ -119,11 +119,11 @@ function KindTable({ kind, plugins }: { kind: string; plugins: Plugin[] }) {
                   <TableCell>{p.version}</TableCell>
                   <TableCell>
                     <Stack direction="row" sx={{ alignItems: 'center' }}>
-                      <Typography variant="body2" sx={{ fontFamily: 'monospace' }} title={p.hash}>
-                        {p.hash.slice(0, 16)}…
+                      <Typography variant="body2" sx={{ fontFamily: 'monospace' }} title={pluginHash(p)}>
+                        {pluginHash(p).slice(0, 16)}…
                       </Typography>
                       <Tooltip title="Copy the full hash">
-                        <IconButton size="small" onClick={() => navigator.clipboard?.writeText(p.hash).then(() => notify('Hash copied'))} aria-label="Copy hash">
+                        <IconButton size="small" onClick={() => navigator.clipboard?.writeText(pluginHash(p)).then(() => notify('Hash copied'))} aria-label="Copy hash">
                           <CopyIcon sx={{ fontSize: 14 }} />
                         </IconButton>
                       </Tooltip>

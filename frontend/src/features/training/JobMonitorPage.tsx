@@ -31,7 +31,7 @@ import WifiIcon from '@mui/icons-material/Wifi';
 import WifiOffIcon from '@mui/icons-material/WifiOff';
 import { errorMessage } from '@/api/client';
 import { useCancelJob, useJob } from '@/api/queries';
-import { isTerminalStatus, type TaskType, type TrainingJob } from '@/api/types';
+import { isTerminalStatus, pluginHash, type TaskType, type TrainingJob } from '@/api/types';
 import { ConfirmDialog } from '@/components/ConfirmDialog';
 import { ErrorState } from '@/components/ErrorState';
 import { formatDate, formatDuration, formatMetric } from '@/components/format';
@@ -219,12 +219,12 @@ function DetailsCard({ job }: { job: TrainingJob }) {
               </>
             )}
             {(job.plugins ?? []).map((p) => (
-              <TableRow key={`${p.kind}-${p.hash}`}>
+              <TableRow key={`${p.kind}-${p.name}`}>
                 <TableCell sx={{ color: 'text.secondary', textTransform: 'capitalize' }}>{String(p.kind).replace('_', ' ')}</TableCell>
                 <TableCell>
                   {p.name} {p.version}{' '}
-                  <Typography component="span" variant="caption" color="text.secondary" sx={{ fontFamily: 'monospace' }} title={p.hash}>
-                    {p.hash.slice(0, 12)}
+                  <Typography component="span" variant="caption" color="text.secondary" sx={{ fontFamily: 'monospace' }} title={pluginHash(p)}>
+                    {pluginHash(p).slice(0, 12)}
                   </Typography>
                 </TableCell>
               </TableRow>
