@@ -32,7 +32,7 @@ export function PageHeader({ title, subtitle, crumbs, actions }: { title: ReactN
             {title}
           </Typography>
           {subtitle && (
-            <Typography color="text.secondary" sx={{ mt: 0.5 }}>
+            <Typography color="text.secondary" component="div" sx={{ mt: 0.5 }}>
               {subtitle}
             </Typography>
           )}

@@ -1,6 +1,6 @@
 import '@testing-library/jest-dom/vitest';
 import { cleanup } from '@testing-library/react';
-import { afterEach } from 'vitest';
+import { afterEach, vi } from 'vitest';
 
 afterEach(() => {
   cleanup();
@@ -34,3 +34,13 @@ if (!('PointerEvent' in globalThis)) {
 if (!('WebSocket' in globalThis)) {
   (globalThis as unknown as { WebSocket: unknown }).WebSocket = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
 }
+
+// jsdom has no canvas: chart.js cannot draw there. Charts become a plain element that shows
+// what they were given; what the UI computes for them is what component tests check.
+vi.mock('react-chartjs-2', async () => {
+  const React = await import('react');
+  return {
+    Line: ({ data }: { data: { labels?: unknown[]; datasets: { label?: string }[] } }) =>
+      React.createElement('canvas', { 'data-labels': (data.labels ?? []).length, 'data-series': data.datasets.map((d) => d.label).join('|') }),
+  };
+});
