@@ -11,6 +11,7 @@ pub mod error;
 pub mod loss;
 pub mod metrics;
 pub mod nn;
+pub mod optim;
 pub mod predict;
 pub mod val;
 pub mod weights;
