@@ -95,6 +95,9 @@ pub struct Hyperparameters {
     pub epochs: u32,
     /// Images per batch. Default 16.
     pub batch: u32,
+    /// Nominal batch size: gradients of `round(nbs / batch)` batches are accumulated per
+    /// optimiser step, and weight decay is scaled by `batch · accumulate / nbs`. Default 64.
+    pub nbs: u32,
     /// Square training/validation size in pixels, a multiple of 32. Default 640 (detect,
     /// segment) or 224 (classify).
     pub imgsz: Option<u32>,
@@ -181,6 +184,7 @@ impl Default for Hyperparameters {
             model: None,
             epochs: 100,
             batch: 16,
+            nbs: 64,
             imgsz: None,
             lr0: 0.01,
             lrf: 0.01,
@@ -221,7 +225,7 @@ impl Default for Hyperparameters {
 
 /// Names accepted in a `hyperparameters` object, in declaration order.
 pub const FIELD_NAMES: &[&str] = &[
-    "model", "epochs", "batch", "imgsz", "lr0", "lrf", "momentum", "weight_decay", "warmup_epochs",
+    "model", "epochs", "batch", "nbs", "imgsz", "lr0", "lrf", "momentum", "weight_decay", "warmup_epochs",
     "warmup_momentum", "warmup_bias_lr", "optimizer", "cos_lr", "patience", "seed", "box", "cls", "dfl",
     "hsv_h", "hsv_s", "hsv_v", "degrees", "translate", "scale", "shear", "perspective", "flipud", "fliplr",
     "mosaic", "mixup", "close_mosaic", "augment", "dropout", "iou", "conf", "overlap_mask", "mask_ratio",
@@ -308,6 +312,7 @@ impl Hyperparameters {
         let within = |v: f64, lo: f64, hi: f64| v.is_finite() && v >= lo && v <= hi;
         check((1..=10_000).contains(&self.epochs), "epochs", format!("must be between 1 and 10000, got {}", self.epochs));
         check((1..=1024).contains(&self.batch), "batch", format!("must be between 1 and 1024, got {}", self.batch));
+        check((1..=1024).contains(&self.nbs), "nbs", format!("must be between 1 and 1024, got {}", self.nbs));
         if let Some(imgsz) = self.imgsz {
             check(
                 (32..=4096).contains(&imgsz) && imgsz % 32 == 0,

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod nn;
 pub mod optim;
 pub mod predict;
+pub mod train;
 pub mod val;
 pub mod weights;
 

@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Run the web app and REST API (SQLite in the data directory unless DATABASE_URL is set).
     Serve(annotateforge::ServeArgs),
+    /// Train a model on a dataset (data.yaml or ImageFolder) and write weights and results.csv.
+    Train(af_engine::cli::train::Args),
     /// Validate a model on a dataset's val split and print the metrics table.
     Val(af_engine::cli::val::Args),
     /// Predict on images with a model and print (or write) the predictions as JSON.
@@ -36,6 +38,9 @@ fn main() -> anyhow::Result<()> {
         .init();
     match command {
         Command::Serve(_) => unreachable!("handled above"),
+        Command::Train(args) => {
+            af_engine::cli::train::run(args)?;
+        }
         Command::Val(args) => {
             let json = args.json;
             print!("{}", af_engine::cli::val::render(&af_engine::cli::val::run(args)?, json));

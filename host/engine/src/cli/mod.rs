@@ -3,4 +3,5 @@
 //! server.
 
 pub mod predict;
+pub mod train;
 pub mod val;

@@ -36,9 +36,9 @@ pub fn interp(x: f64, x1: f64, y0: f64, y1: f64) -> f64 {
     y0 + (y1 - y0) * (x / x1).clamp(0.0, 1.0)
 }
 
-/// Nominal batches per optimizer step: `max(round(64 / batch), 1)`, capped at the run's batches.
-pub fn accumulate(batch: usize, batches_per_epoch: usize, epochs: usize) -> usize {
-    ((64.0 / batch as f64).round() as usize).max(1).min((batches_per_epoch * epochs).max(1))
+/// Batches per optimizer step: `max(round(nbs / batch), 1)`, capped at the run's batches.
+pub fn accumulate(batch: usize, nbs: usize, batches_per_epoch: usize, epochs: usize) -> usize {
+    ((nbs as f64 / batch as f64).round() as usize).max(1).min((batches_per_epoch * epochs).max(1))
 }
 
 #[cfg(test)]
@@ -61,9 +61,10 @@ mod tests {
         assert_eq!(warmup_iterations(3.0, 2, 10), 10, "leaves the last epoch");
         assert_eq!(warmup_iterations(3.0, 1, 10), 0);
         assert_eq!(interp(5.0, 10.0, 0.1, 0.01), 0.055);
-        assert_eq!(accumulate(16, 100, 10), 4);
-        assert_eq!(accumulate(64, 100, 10), 1);
-        assert_eq!(accumulate(2, 3, 2), 6, "capped at the run's batches");
-        assert_eq!(accumulate(24, 100, 10), 3);
+        assert_eq!(accumulate(16, 64, 100, 10), 4);
+        assert_eq!(accumulate(64, 64, 100, 10), 1);
+        assert_eq!(accumulate(2, 64, 3, 2), 6, "capped at the run's batches");
+        assert_eq!(accumulate(24, 64, 100, 10), 3);
+        assert_eq!(accumulate(8, 8, 100, 10), 1);
     }
 }
