@@ -7,6 +7,7 @@
 #   tools/bench/predict_vs_ultralytics.sh                 # all cases, 1 thread and all cores
 #   THREADS="2" RUNS=50 tools/bench/predict_vs_ultralytics.sh
 #   DEVICE=cuda tools/bench/predict_vs_ultralytics.sh     # our side on CUDA (theirs stays CPU)
+#   ROUNDS=3 ...                                          # repeat everything, report medians
 #
 # Cases (the issue's "Measure" list): detect 640, segment 256 and 640, classify 224; each
 # with single-image latency (median of RUNS calls) and batch-16 throughput.
@@ -20,6 +21,7 @@ THREADS="${THREADS:-1 $(nproc)}"
 RUNS="${RUNS:-30}"
 BATCH_RUNS="${BATCH_RUNS:-3}"
 DEVICE="${DEVICE:-cpu}"
+ROUNDS="${ROUNDS:-1}"
 mkdir -p "$OUT_DIR"
 "$PEER" setup >/dev/null
 cargo build -q --release -p af-engine --example bench_predict
@@ -33,23 +35,31 @@ trap 'rm -rf "$WORK"' EXIT
 
 JSONL="$OUT_DIR/predict_bench.jsonl"
 : > "$JSONL"
-for case in "det 640" "seg 256" "seg 640" "cls 224"; do
-  set -- $case
-  for t in $THREADS; do
-    common=(--model "$WORK/$1.safetensors" --images "$WORK/images" --imgsz "$2" --threads "$t" --runs "$RUNS" --batch 16 --batch-runs "$BATCH_RUNS")
-    # Interleaved, so background load hits both sides alike.
-    "$BENCH" run "${common[@]}" --device "$DEVICE" | tee -a "$JSONL"
-    "$PEER" python tools/bench/ultralytics_predict.py "${common[@]}" 2>/dev/null | tail -1 | tee -a "$JSONL"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+for round in $(seq "$ROUNDS"); do
+  for case in "det 640" "seg 256" "seg 640" "cls 224"; do
+    set -- $case
+    for t in $THREADS; do
+      common=(--model "$WORK/$1.safetensors" --images "$WORK/images" --imgsz "$2" --threads "$t" --runs "$RUNS" --batch 16 --batch-runs "$BATCH_RUNS")
+      # Interleaved (and alternating who goes first), so background load hits both sides alike.
+      ours() { "$BENCH" run "${common[@]}" --device "$DEVICE" | tee -a "$JSONL"; }
+      theirs() { "$PEER" python tools/bench/ultralytics_predict.py "${common[@]}" 2>/dev/null | tail -1 | tee -a "$JSONL"; }
+      if (( round % 2 )); then ours; theirs; else theirs; ours; fi
+    done
   done
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 python3 - "$JSONL" "$OUT_DIR/predict_bench.md" <<'PY'
-import json, sys
+import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 key = lambda r: (r["task"], r["imgsz"], r["threads"])
-pairs = {}
+groups = {}
 for r in rows:
-    pairs.setdefault(key(r), {})[r["side"]] = r
+    groups.setdefault(key(r), {}).setdefault(r["side"], []).append(r)
+# Median over rounds of every number.
+pairs = {k: {side: {f: statistics.median(r[f] for r in rs) if isinstance(rs[0][f], (int, float)) else rs[0][f] for f in rs[0]}
+             for side, rs in sides.items()} for k, sides in groups.items()}
 out = ["| task | imgsz | threads | latency ms: ours | Ultralytics | ours / theirs | ours pre+inf+post | theirs pre+inf+post | batch-16 img/s: ours | Ultralytics |",
        "|---|---|---|---|---|---|---|---|---|---|"]
 for (task, imgsz, threads), p in pairs.items():

@@ -171,3 +171,22 @@ fn one_predictor_serves_many_threads() {
     assert_eq!(batched.len(), 2);
     assert!(batched.iter().all(|p| p.input_size == [128, 128]));
 }
+
+#[test]
+fn bad_requests_are_errors_not_panics() {
+    let p = || Predictor::load(common::fixture("seg_model.safetensors"), Device::Cpu).unwrap();
+    assert!(p().require(TaskType::Segment, 3).is_ok());
+    let err = p().require(TaskType::Detect, 3).err().unwrap().to_string();
+    assert!(err.contains("segment model with 3 classes") && err.contains("expected a detect"), "{err}");
+    assert!(p().require(TaskType::Segment, 4).is_err());
+    assert!(p().with_names(vec!["a".into()]).is_err(), "one name for three classes");
+    assert!(p().with_imgsz(0).is_err());
+
+    let predictor = p();
+    let opts = PredictOptions::default();
+    let err = predictor.predict_one(&image::RgbImage::new(0, 5), &opts).unwrap_err().to_string();
+    assert!(err.contains("zero-size"), "{err}");
+    let bad = PredictOptions { iou: 1.5, ..PredictOptions::default() };
+    assert!(predictor.predict_one(&image::RgbImage::new(8, 8), &bad).is_err());
+    assert!(predictor.predict(&[], &opts).unwrap().is_empty());
+}

@@ -110,6 +110,18 @@ impl Predictor {
         Ok(Predictor { net: Mutex::new(Net { _vs: vs, model }), spec, names, imgsz, device })
     }
 
+    /// Checks the loaded weights against what the caller registered them as (e.g. the model
+    /// registry's task and class count): weights for another task or class count are an error.
+    pub fn require(self, task: TaskType, nc: i64) -> Result<Self> {
+        if self.spec.task != task || self.spec.nc != nc {
+            return Err(EngineError::invalid(format!(
+                "the weights are a {} model with {} classes, expected a {task} model with {nc}",
+                self.spec.task, self.spec.nc
+            )));
+        }
+        Ok(self)
+    }
+
     /// Overrides the inference size (default: the size the model was trained at).
     pub fn with_imgsz(mut self, imgsz: i64) -> Result<Self> {
         self.imgsz = check_imgsz(self.spec.task, imgsz)?;
