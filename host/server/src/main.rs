@@ -24,6 +24,8 @@ enum Command {
     Val(af_engine::cli::val::Args),
     /// Predict on images with a model and print (or write) the predictions as JSON.
     Predict(af_engine::cli::predict::Args),
+    /// Inspect or try a WebAssembly plugin component (`info`, `run <wasm> <sample.json>`).
+    Plugin(af_dataset::cli::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,6 +47,7 @@ fn main() -> anyhow::Result<()> {
             let json = args.json;
             print!("{}", af_engine::cli::val::render(&af_engine::cli::val::run(args)?, json));
         }
+        Command::Plugin(args) => print!("{}", af_dataset::cli::run(args)?),
         Command::Predict(args) => {
             let to_stdout = args.output.is_none();
             let results = af_engine::cli::predict::run(args)?;

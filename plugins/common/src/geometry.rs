@@ -1,0 +1,122 @@
+//! Plane geometry on `(x, y)` points: bounds, clipping, area, circles as polygons.
+//!
+//! Everything is IEEE `+ - * /` so a result is bit-identical natively and in wasm.
+
+use crate::annotation::Point;
+
+/// Axis-aligned bounds `(x1, y1, x2, y2)` of a non-empty point set.
+pub fn bounds(points: &[Point]) -> (f64, f64, f64, f64) {
+    points.iter().fold((f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY), |(a, b, c, d), p| {
+        (a.min(p.0), b.min(p.1), c.max(p.0), d.max(p.1))
+    })
+}
+
+/// The point clamped into `[0, w] × [0, h]`.
+pub fn clip_point(p: Point, w: f64, h: f64) -> Point {
+    (p.0.clamp(0.0, w), p.1.clamp(0.0, h))
+}
+
+/// True when every coordinate is finite.
+pub fn all_finite(points: &[Point]) -> bool {
+    points.iter().all(|p| p.0.is_finite() && p.1.is_finite())
+}
+
+/// True when the box `(x1, y1, x2, y2)` and the image `[0, w] × [0, h]` share no area.
+pub fn outside_image(b: (f64, f64, f64, f64), w: f64, h: f64) -> bool {
+    b.2 <= 0.0 || b.3 <= 0.0 || b.0 >= w || b.1 >= h
+}
+
+/// Absolute area of a simple polygon (shoelace formula).
+pub fn polygon_area(points: &[Point]) -> f64 {
+    let n = points.len();
+    let mut twice = 0.0;
+    for i in 0..n {
+        let (a, b) = (points[i], points[(i + 1) % n]);
+        twice += a.0 * b.1 - b.0 * a.1;
+    }
+    twice.abs() / 2.0
+}
+
+const TAU: f64 = std::f64::consts::TAU;
+const PI: f64 = std::f64::consts::PI;
+
+/// `(sin θ, cos θ)` by Taylor series after reducing θ to `[-π, π]`: deterministic on every
+/// target (no libm), accurate to ~1e-15, plenty for labels printed with 6 decimals.
+pub fn sin_cos(theta: f64) -> (f64, f64) {
+    let mut t = theta % TAU;
+    if t > PI {
+        t -= TAU;
+    } else if t < -PI {
+        t += TAU;
+    }
+    let t2 = t * t;
+    let (mut sin, mut cos) = (0.0, 0.0);
+    let (mut s_term, mut c_term) = (t, 1.0);
+    // 30 terms: |t|^(2k)/(2k)! < 1e-17 for |t| ≤ π well before k = 30.
+    for k in 0..30 {
+        sin += s_term;
+        cos += c_term;
+        let k = k as f64;
+        s_term *= -t2 / ((2.0 * k + 2.0) * (2.0 * k + 3.0));
+        c_term *= -t2 / ((2.0 * k + 1.0) * (2.0 * k + 2.0));
+    }
+    (sin, cos)
+}
+
+/// A circle as a regular polygon of `n` vertices, starting at angle 0 (the rightmost point)
+/// and turning towards +y, i.e. clockwise on screen.
+pub fn circle_polygon(x: f64, y: f64, radius: f64, n: u32) -> Vec<Point> {
+    (0..n)
+        .map(|k| {
+            let (s, c) = sin_cos(TAU * k as f64 / n as f64);
+            (x + radius * c, y + radius * s)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_of_rotated_corners() {
+        let b = bounds(&[(5.0, 0.0), (10.0, 5.0), (5.0, 10.0), (0.0, 5.0)]);
+        assert_eq!(b, (0.0, 0.0, 10.0, 10.0));
+    }
+
+    #[test]
+    fn outside_needs_no_shared_area() {
+        assert!(outside_image((-5.0, -5.0, 0.0, 3.0), 10.0, 10.0), "touching the left edge has no area");
+        assert!(!outside_image((-5.0, -5.0, 0.5, 3.0), 10.0, 10.0));
+        assert!(outside_image((10.0, 1.0, 12.0, 2.0), 10.0, 10.0));
+    }
+
+    #[test]
+    fn series_matches_libm() {
+        for i in -100..=100 {
+            let t = i as f64 * 0.173;
+            let (s, c) = sin_cos(t);
+            assert!((s - t.sin()).abs() < 1e-14, "sin {t}: {s} vs {}", t.sin());
+            assert!((c - t.cos()).abs() < 1e-14, "cos {t}: {c} vs {}", t.cos());
+        }
+    }
+
+    #[test]
+    fn circle_polygon_lies_on_the_circle() {
+        let poly = circle_polygon(50.0, 40.0, 10.0, 8);
+        assert_eq!(poly.len(), 8);
+        assert_eq!(poly[0], (60.0, 40.0));
+        for p in &poly {
+            let r = ((p.0 - 50.0).powi(2) + (p.1 - 40.0).powi(2)).sqrt();
+            assert!((r - 10.0).abs() < 1e-12);
+        }
+        // An octagon inscribed in r = 10 has area 2√2·r².
+        assert!((polygon_area(&poly) - 2.0 * 2f64.sqrt() * 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn shoelace_area() {
+        assert_eq!(polygon_area(&[(0.0, 0.0), (4.0, 0.0), (0.0, 3.0)]), 6.0);
+        assert_eq!(polygon_area(&[(0.0, 0.0), (4.0, 0.0), (8.0, 0.0)]), 0.0);
+    }
+}
