@@ -6,19 +6,25 @@
 #
 #   tools/cuda_check.sh            # detect at imgsz 320, batch 32
 #   TASK=segment tools/cuda_check.sh
+#   AF_BIN=… AF_SYNTH=… tools/cuda_check.sh   # prebuilt binaries (a GPU machine without cargo);
+#                                             # LD_LIBRARY_PATH must hold torch's lib/
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-# shellcheck source=../scripts/env.sh
-source scripts/env.sh
 TASK="${TASK:-detect}"
 IMGSZ="${IMGSZ:-320}"
 BATCH="${BATCH:-32}"
 WORK="${WORK:-$(mktemp -d)}"
-cargo build --release -q --bin annotateforge -p annotateforge
-cargo build --release -q -p af-engine --example synth_dataset
-BIN="$CARGO_TARGET_DIR/release/annotateforge"
-"$CARGO_TARGET_DIR/release/examples/synth_dataset" "$TASK" "$WORK/data" --train 512 --val 64 --size "$IMGSZ" --classes 3 --objects 1,6 >/dev/null
+if [ -n "${AF_BIN:-}" ]; then
+  BIN="$AF_BIN"; SYNTH="${AF_SYNTH:?AF_SYNTH must name the synth_dataset example binary}"
+else
+  # shellcheck source=../scripts/env.sh
+  source scripts/env.sh
+  cargo build --release -q --bin annotateforge -p annotateforge
+  cargo build --release -q -p af-engine --example synth_dataset
+  BIN="$CARGO_TARGET_DIR/release/annotateforge"; SYNTH="$CARGO_TARGET_DIR/release/examples/synth_dataset"
+fi
+"$SYNTH" "$TASK" "$WORK/data" --train 512 --val 64 --size "$IMGSZ" --classes 3 --objects 1,6 >/dev/null
 case "$TASK" in
   detect) MODEL=yolov8n.yaml; DATA="$WORK/data/data.yaml" ;;
   segment) MODEL=yolov8n-seg.yaml; DATA="$WORK/data/data.yaml" ;;

@@ -2,13 +2,18 @@
 # CUDA check for inference (run on a GPU machine): predicts the parity fixture images with the
 # fixture weights on cpu and on cuda:0 and compares the results (same detections, boxes within
 # 0.05 px, confidences within 1e-3 relative, classify probabilities within 1e-4), then prints
-# the CUDA timings. Exit status 0 = consistent.
+# the CUDA timings. Exit status 0 = consistent. With AF_BIN set, that prebuilt binary is used
+# (a GPU machine without cargo; LD_LIBRARY_PATH must hold torch's lib/).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-source scripts/env.sh
-cargo build -q --release --bin annotateforge
-BIN="$CARGO_TARGET_DIR/release/annotateforge"
+if [ -n "${AF_BIN:-}" ]; then
+  BIN="$AF_BIN"
+else
+  source scripts/env.sh
+  cargo build -q --release --bin annotateforge
+  BIN="$CARGO_TARGET_DIR/release/annotateforge"
+fi
 F=host/engine/tests/fixtures
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
