@@ -76,7 +76,9 @@ async function main() {
     const ctx = { page, base: server.base, artifacts, state: {}, shots: [], consoleErrors, log: (m) => console.log(c.dim(`    ${m}`)) };
     ctx.shot = async (name) => {
       const file = join(artifacts, `${String(ctx.shots.length + 1).padStart(2, '0')}-${name}.png`);
-      await page.screenshot({ path: file, fullPage: false });
+      // Transitions (a dialog fading out, a label moving) are fast-forwarded to their end so
+      // the picture shows the page as it settles, not a frame in between.
+      await page.screenshot({ path: file, fullPage: false, animations: 'disabled', caret: 'hide' });
       ctx.shots.push(file);
     };
     const done = new Set();

@@ -60,6 +60,8 @@ export const projects = {
   prelabel: (id: number, body: { model_id: number; confidence: number; only_unlabeled: boolean }) =>
     api<PrelabelRun>(`/projects/${id}/prelabel`, { method: 'POST', body }),
   prelabelRun: (runId: number) => api<PrelabelRun>(`/prelabel/${runId}`),
+  /** The project's pre-label runs, newest first. */
+  prelabelRuns: (id: number) => api<PrelabelRun[]>(`/projects/${id}/prelabel`),
 };
 
 export const images = {

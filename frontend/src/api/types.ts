@@ -504,6 +504,7 @@ export interface PrelabelRun {
   id: number;
   project_id: number;
   model_id: number | null;
+  created_by?: number | null;
   status: 'pending' | 'running' | 'completed' | 'failed' | string;
   confidence: number;
   iou: number;

@@ -1,6 +1,8 @@
 // Pre-label a project with a model: its predictions become annotations (source
 // `custom_model`) that people then check, instead of drawing everything by hand. The host
-// runs it in the background; the dialog follows the run until it is done.
+// runs it in the background; the dialog follows the run until it is done. Reopened while a
+// run on the project is still going, it follows that run instead of offering a second one
+// (two runs on one project would replace each other's model-made annotations).
 
 import { useEffect, useState } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
@@ -23,12 +25,21 @@ import {
   Typography,
 } from '@mui/material';
 import { errorMessage } from '@/api/client';
+import { formatRelative, plural } from '@/components/format';
 import * as ep from '@/api/endpoints';
 import { keys, useModels, useProjects } from '@/api/queries';
 import type { PrelabelRun } from '@/api/types';
 import { taskLabels } from '@/components/TaskChip';
 
 const finished = (r: PrelabelRun) => r.status === 'completed' || r.status === 'failed' || r.status === 'cancelled';
+
+/** One line about a finished run, for "last time" context. */
+export function describeRun(r: PrelabelRun, modelName?: string): string {
+  const when = formatRelative(r.completed_at ?? r.created_at);
+  const by = modelName ? ` with ${modelName}` : '';
+  if (r.status === 'failed') return `Last run ${when}${by} failed: ${r.error_message ?? 'unknown error'}`;
+  return `Last run ${when}${by}: ${plural(r.annotations_created, 'annotation')} on ${plural(r.images_labeled, 'image')} (confidence ≥ ${r.confidence.toFixed(2)})`;
+}
 
 function RunProgress({ runId, projectId }: { runId: number; projectId: number }) {
   const qc = useQueryClient();
@@ -106,6 +117,16 @@ export function PrelabelDialog({ open, onClose, projectId, modelId }: { open: bo
   };
 
   const active = models.data ?? [];
+  // The project's runs: one still going is followed; the last finished one is shown for context.
+  const runs = useQuery({
+    queryKey: ['projects', project, 'prelabel'],
+    queryFn: () => ep.projects.prelabelRuns(project as number),
+    enabled: open && project !== '' && runId === null,
+  });
+  const inFlight = runs.data?.find((r) => !finished(r));
+  const last = runs.data?.find(finished);
+  const followed = runId ?? inFlight?.id ?? null;
+  const modelName = (id: number | null) => active.find((m) => m.id === id)?.name;
   return (
     <Dialog open={open} onClose={busy ? undefined : onClose} maxWidth="sm" fullWidth>
       <DialogTitle>Pre-label with a model</DialogTitle>
@@ -113,8 +134,11 @@ export function PrelabelDialog({ open, onClose, projectId, modelId }: { open: bo
         <DialogContentText sx={{ mb: 2 }}>
           The model's predictions are added as annotations marked as model-made, so you only correct what it got wrong.
         </DialogContentText>
-        {runId !== null && project !== '' ? (
-          <RunProgress runId={runId} projectId={project} />
+        {followed !== null && project !== '' ? (
+          <Stack spacing={1.5}>
+            {runId === null && <Alert severity="info">A pre-label run is already going on this project; here is how far it got.</Alert>}
+            <RunProgress runId={followed} projectId={project} />
+          </Stack>
         ) : (
           <Stack spacing={2.5}>
             {error && <Alert severity="error">{error}</Alert>}
@@ -150,15 +174,23 @@ export function PrelabelDialog({ open, onClose, projectId, modelId }: { open: bo
               </Typography>
               <Slider value={confidence} min={0.05} max={0.95} step={0.05} onChange={(_, v) => setConfidence(v as number)} aria-label="Minimum confidence" />
             </div>
-            <FormControlLabel control={<Checkbox checked={onlyUnlabeled} onChange={(e) => setOnlyUnlabeled(e.target.checked)} />} label="Only images without annotations" />
+            <FormControlLabel
+              control={<Checkbox checked={onlyUnlabeled} onChange={(e) => setOnlyUnlabeled(e.target.checked)} />}
+              label="Skip images someone already labelled by hand"
+            />
+            {last && (
+              <Typography variant="caption" color="text.secondary" data-testid="prelabel-last">
+                {describeRun(last, modelName(last.model_id))}. Running again replaces the earlier model-made annotations.
+              </Typography>
+            )}
           </Stack>
         )}
       </DialogContent>
       <DialogActions sx={{ px: 3, pb: 2 }}>
         <Button onClick={onClose} disabled={busy}>
-          {runId !== null ? 'Close' : 'Cancel'}
+          {followed !== null ? 'Close' : 'Cancel'}
         </Button>
-        {runId === null && (
+        {followed === null && (
           <Button variant="contained" onClick={run} disabled={busy || model === '' || project === ''}>
             {busy ? 'Starting…' : 'Start pre-labelling'}
           </Button>

@@ -68,7 +68,7 @@ export function ImportDialog({ projectId, open, onClose }: { projectId: number; 
 
   const skipped = result?.skipped ?? [];
   return (
-    <Dialog open={open} onClose={progress !== null ? undefined : () => { reset(); onClose(); }} maxWidth="sm" fullWidth>
+    <Dialog open={open} onClose={progress !== null ? undefined : onClose} maxWidth="sm" fullWidth slotProps={{ transition: { onExited: reset } }}>
       <DialogTitle>Import a dataset</DialogTitle>
       <DialogContent>
         {result ? (
@@ -131,7 +131,7 @@ export function ImportDialog({ projectId, open, onClose }: { projectId: number; 
         )}
       </DialogContent>
       <DialogActions sx={{ px: 3, pb: 2 }}>
-        <Button onClick={() => { reset(); onClose(); }} disabled={progress !== null}>
+        <Button onClick={onClose} disabled={progress !== null}>
           {result ? 'Done' : 'Cancel'}
         </Button>
         {!result && (

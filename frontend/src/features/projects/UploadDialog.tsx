@@ -91,9 +91,12 @@ export function UploadDialog({ projectId, open, onClose }: { projectId: number; 
 
   const close = () => {
     if (running) abort.current?.abort();
+    onClose();
+  };
+  // Cleared once the dialog has faded out, so the list does not blank while it closes.
+  const reset = () => {
     setItems([]);
     setSent({ loaded: 0, total: 0 });
-    onClose();
   };
 
   const onDrop = (e: DragEvent) => {
@@ -108,7 +111,7 @@ export function UploadDialog({ projectId, open, onClose }: { projectId: number; 
   const pct = sent.total ? (sent.loaded / sent.total) * 100 : 0;
 
   return (
-    <Dialog open={open} onClose={running ? undefined : close} maxWidth="sm" fullWidth>
+    <Dialog open={open} onClose={running ? undefined : close} maxWidth="sm" fullWidth slotProps={{ transition: { onExited: reset } }}>
       <DialogTitle>Upload images</DialogTitle>
       <DialogContent>
         <Box
