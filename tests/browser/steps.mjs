@@ -96,6 +96,9 @@ export const steps = [
       await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.waitForURL('**/projects');
+      // Settled first: a call still in flight would meet the bad token below, end the session
+      // before the reload, and leave the reload with no token (and so no message) at all.
+      await page.getByText('No projects yet').waitFor();
       // An expired or revoked token sends the user back with a message.
       await page.evaluate(() => localStorage.setItem('annotateforge.token', 'not-a-valid-token'));
       await page.goto('/projects');
