@@ -53,8 +53,9 @@ function Thumb({ image, projectId, onDelete, canEdit }: { image: Image; projectI
             {image.filename}
           </Typography>
           <Stack direction="row" spacing={0.5} sx={{ mt: 0.3, alignItems: 'center', minHeight: 22 }}>
-            <Typography variant="caption" color={n ? 'text.secondary' : 'warning.main'} data-testid="annotation-count">
-              {n ? plural(n, 'annotation') : 'Not labelled'}
+            {/* An image with only an image-level class is labelled (for classification). */}
+            <Typography variant="caption" color={n || image.class_label ? 'text.secondary' : 'warning.main'} data-testid="annotation-count">
+              {n ? plural(n, 'annotation') : image.class_label ? 'Image class' : 'Not labelled'}
             </Typography>
             <Box sx={{ flex: 1 }} />
             {image.class_label && <Chip size="small" label={image.class_label} sx={{ height: 20, fontSize: '0.7rem' }} />}

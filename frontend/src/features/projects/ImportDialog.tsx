@@ -74,7 +74,7 @@ export function ImportDialog({ projectId, open, onClose }: { projectId: number; 
         {result ? (
           <>
             <Alert severity={skipped.length ? 'warning' : 'success'} sx={{ mb: 2 }}>
-              Imported {result.images_imported} images and {result.annotations_imported} annotations ({result.format.toUpperCase()})
+              Imported {result.images_imported} images and {result.annotations_imported} annotations ({formats.find((f) => f.value === result.format)?.label ?? result.format})
               {skipped.length ? `; skipped ${result.images_skipped} images and ${result.annotations_skipped} annotations.` : '.'}
             </Alert>
             {skipped.length > 0 && (

@@ -30,9 +30,9 @@ import { useNotify } from '@/components/notify';
 import { useAuth } from '@/features/auth/AuthProvider';
 
 const roleHelp: Record<MemberRole, string> = {
-  owner: 'Manages members and settings, labels, trains',
+  owner: 'Also manages members and settings',
   editor: 'Uploads, labels and trains',
-  viewer: 'Sees images, labels and models',
+  viewer: 'Looks, does not change anything',
 };
 
 export function MembersPanel({ projectId, canManage }: { projectId: number; canManage: boolean }) {
@@ -75,7 +75,7 @@ export function MembersPanel({ projectId, canManage }: { projectId: number; canM
           <Box component="form" onSubmit={submit} noValidate sx={{ mb: 2 }}>
             <Stack direction={{ xs: 'column', sm: 'row' }} spacing={1} sx={{ alignItems: 'flex-start' }}>
               <TextField label="Email" value={email} onChange={(e) => setEmail(e.target.value)} error={!!emailError} helperText={emailError ?? ' '} sx={{ flex: 1 }} />
-              <TextField select label="Role" value={role} onChange={(e) => setRole(e.target.value as MemberRole)} sx={{ width: 160 }} helperText={roleHelp[role]}>
+              <TextField select label="Role" value={role} onChange={(e) => setRole(e.target.value as MemberRole)} sx={{ width: 240 }} helperText={roleHelp[role]}>
                 {(['viewer', 'editor', 'owner'] as MemberRole[]).map((r) => (
                   <MenuItem key={r} value={r}>
                     {r[0].toUpperCase() + r.slice(1)}
