@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobEvent, TrainingJob } from '@/api/types';
-import { acceptGap, applyEvent, applyEvents, hasGap, initialLiveState, normalizeMetrics, parseJobEvent, withHistory, withJob } from './jobEvents';
+import { acceptGap, applyEvent, applyEvents, hasGap, initialLiveState, normalizeMetrics, parseJobEvent, statusActivity, withHistory, withJob } from './jobEvents';
 
 const ev = {
   status: (seq: number, status: 'preparing' | 'training' | 'completed' | 'cancelled'): JobEvent => ({ seq, type: 'status_change', status }),
@@ -98,11 +98,15 @@ describe('applyEvent', () => {
       { seq: 3, type: 'status_change', status: 'training' },
       { seq: 4, type: 'training_failed', error: 'out of memory' },
     ]);
-    expect(s.activity.map((a) => [a.seq, a.level])).toEqual([
-      [1, 'info'],
-      [2, 'warning'],
-      [4, 'error'],
+    expect(s.activity.map((a) => [a.seq, a.level, a.message])).toEqual([
+      [1, 'info', 'Preparing the dataset: Converting 40 images with yolo-detect 0.1.0'],
+      [2, 'warning', 'No pretrained weights for yolov8n.pt: training from scratch'],
+      [3, 'info', 'Training started'],
+      [4, 'error', 'out of memory'],
     ]);
+    // The server's own word for a step is not repeated after it.
+    expect(statusActivity('pending', 'queued')).toBe('Queued');
+    expect(statusActivity('cancelled', 'cancelled by a@b.c')).toBe('Cancelled: cancelled by a@b.c');
   });
 
   it('records a failure and its error', () => {

@@ -59,6 +59,23 @@ export interface ActivityEntry {
 
 const MAX_ACTIVITY = 100;
 
+const STATUS_SENTENCE: Record<string, string> = {
+  pending: 'Queued',
+  preparing: 'Preparing the dataset',
+  training: 'Training started',
+  completed: 'Training finished',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+};
+
+/** A status change as one line of activity: the step in words, then what the server added
+ * (unless it only repeats the step, like `queued`). */
+export function statusActivity(status: JobStatus, message?: string | null): string {
+  const sentence = STATUS_SENTENCE[status] ?? status;
+  if (!message || message.trim().toLowerCase() === sentence.toLowerCase() || message.trim().toLowerCase() === status) return sentence;
+  return `${sentence}: ${message}`;
+}
+
 function withActivity(s: LiveJobState, ev: { seq?: number; timestamp?: string }, level: ActivityEntry['level'], message: string): ActivityEntry[] {
   const entry: ActivityEntry = { seq: ev.seq ?? 0, level, message, timestamp: ev.timestamp };
   return [...s.activity, entry].slice(-MAX_ACTIVITY);
@@ -178,7 +195,11 @@ function applyOne(s: LiveJobState, ev: JobEvent): LiveJobState {
         status: ev.status,
         message: ev.message ?? s.message,
         batch: ev.status === 'training' ? s.batch : null,
-        activity: ev.message ? withActivity(s, ev, ev.status === 'failed' ? 'error' : 'info', ev.message) : s.activity,
+        // A failure's reason arrives as `training_failed`; a bare `failed` status adds nothing.
+        activity:
+          ev.status === 'failed' && !ev.message
+            ? s.activity
+            : withActivity(s, ev, ev.status === 'failed' ? 'error' : 'info', statusActivity(ev.status, ev.message)),
       };
     case 'epoch_start': {
       const total = ev.total_epochs ?? s.totalEpochs;

@@ -41,7 +41,8 @@ function OverlayChart({ models }: { models: TrainedModel[] }) {
       borderColor: seriesColors[i % seriesColors.length],
       backgroundColor: seriesColors[i % seriesColors.length],
       borderWidth: 2,
-      pointRadius: maxEpochs > 40 ? 0 : 2,
+      pointRadius: maxEpochs > 20 ? 0 : 2,
+      pointHoverRadius: 4,
       tension: 0.25,
       spanGaps: true,
     })),
@@ -60,8 +61,8 @@ function OverlayChart({ models }: { models: TrainedModel[] }) {
               maintainAspectRatio: false,
               animation: false,
               interaction: { mode: 'index', intersect: false },
-              plugins: { legend: { position: 'bottom' } },
-              scales: { x: { title: { display: true, text: 'Epoch' }, ticks: { maxRotation: 0 } }, y: { min: 0, max: 1 } },
+              plugins: { legend: { position: 'bottom', labels: { boxWidth: 14, boxHeight: 2, font: { size: 11 } } } },
+              scales: { x: { title: { display: true, text: 'Epoch' }, grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } }, y: { min: 0, max: 1 } },
             }}
             aria-label={`${metricLabel(metric)} per epoch for each model`}
             role="img"
@@ -72,20 +73,17 @@ function OverlayChart({ models }: { models: TrainedModel[] }) {
   );
 }
 
-/** For each metric, the index of the best model (or null when fewer than two have it). */
-export function bestPerMetric(models: TrainedModel[], names: string[]): Record<string, number | null> {
-  const out: Record<string, number | null> = {};
+/** For each metric, the indexes of the best models: those with the best value, unless fewer
+ * than two models have the metric or every one of them has the same value (no winner). */
+export function bestPerMetric(models: TrainedModel[], names: string[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
   for (const n of names) {
     const hib = higherIsBetter(n);
-    let best: number | null = null;
-    let seen = 0;
-    models.forEach((m, i) => {
-      const v = m.performance_metrics?.[n];
-      if (typeof v !== 'number') return;
-      seen++;
-      if (best === null || (hib ? v > models[best].performance_metrics![n] : v < models[best].performance_metrics![n])) best = i;
-    });
-    out[n] = seen >= 2 ? best : null;
+    const values = models.map((m) => m.performance_metrics?.[n]).map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null));
+    const present = values.filter((v): v is number => v !== null);
+    const top = hib ? Math.max(...present) : Math.min(...present);
+    const winners = values.flatMap((v, i) => (v !== null && Math.abs(v - top) < 1e-9 ? [i] : []));
+    out[n] = present.length >= 2 && winners.length < present.length ? winners : [];
   }
   return out;
 }
@@ -152,7 +150,7 @@ export function CompareModelsPage() {
                 <TableRow key={n}>
                   <TableCell>{metricLabel(n)}</TableCell>
                   {models.map((m, i) => (
-                    <TableCell key={m.id} align="right" sx={{ fontVariantNumeric: 'tabular-nums', fontWeight: best[n] === i ? 700 : 400, color: best[n] === i ? 'success.main' : undefined }}>
+                    <TableCell key={m.id} align="right" sx={{ fontVariantNumeric: 'tabular-nums', fontWeight: best[n].includes(i) ? 700 : 400, color: best[n].includes(i) ? 'success.main' : undefined }}>
                       {formatMetric(m.performance_metrics?.[n])}
                     </TableCell>
                   ))}

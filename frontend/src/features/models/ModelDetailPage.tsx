@@ -37,7 +37,7 @@ import { pluginHash, type TrainedModel } from '@/api/types';
 import { ConfirmDialog } from '@/components/ConfirmDialog';
 import { ErrorState } from '@/components/ErrorState';
 import { saveBlob } from '@/components/download';
-import { formatBytes, formatDate, formatMetric } from '@/components/format';
+import { formatBytes, formatDate, formatMetric, plural } from '@/components/format';
 import * as ep from '@/api/endpoints';
 import { LoadingState } from '@/components/LoadingState';
 import { useNotify } from '@/components/notify';
@@ -166,7 +166,8 @@ export function ModelDetailPage() {
   if (model.isPending) return <LoadingState label="Loading model…" />;
   if (model.isError) return <ErrorState error={model.error} title="Could not load this model" onRetry={() => model.refetch()} />;
   const m = model.data;
-  const metrics = Object.entries(m.performance_metrics ?? {}).filter(([, v]) => typeof v === 'number');
+  // The validation scores and losses; the training losses and learning rates are in the curves.
+  const metrics = Object.entries(m.performance_metrics ?? {}).filter(([k, v]) => typeof v === 'number' && !/^train[/_]|^lr[/_]/.test(k));
   const download = async () => {
     try {
       const { blob, filename } = await ep.models.download(m.id);
@@ -186,7 +187,7 @@ export function ModelDetailPage() {
             <TaskChip task={m.task_type} />
             <Chip size="small" label={m.is_active ? 'Active' : 'Inactive'} color={m.is_active ? 'success' : 'default'} />
             <Typography component="span" variant="body2" color="text.secondary">
-              {m.model_type} · {m.image_size} px · {m.num_classes} classes · created {formatDate(m.created_at)}
+              {m.model_type} · {m.image_size} px · {plural(m.num_classes, 'class', 'classes')} · created {formatDate(m.created_at)}
             </Typography>
           </Stack>
         }

@@ -163,7 +163,7 @@ export function PrelabelDialog({ open, onClose, projectId, modelId }: { open: bo
               >
                 {active.map((m) => (
                   <MenuItem key={m.id} value={m.id}>
-                    {m.name} · {taskLabels[m.task_type]} · {m.num_classes} classes
+                    {m.name} · {taskLabels[m.task_type]} · {plural(m.num_classes, 'class', 'classes')}
                   </MenuItem>
                 ))}
               </TextField>

@@ -73,7 +73,7 @@ describe('training monitor', () => {
     // Query-cache notifications are batched on a timer: wait for the render.
     expect(await screen.findByText('Live')).toBeInTheDocument();
     expect(await screen.findByText('Batch 1 / 2 of epoch 1')).toBeInTheDocument();
-    expect(screen.getByText('Converting 8 images')).toBeInTheDocument();
+    expect(screen.getByText('Preparing the dataset: Converting 8 images')).toBeInTheDocument();
     expect(screen.getByTestId('loss-chart')).toHaveAttribute('data-points', '0');
 
     act(() => s.send(epoch(5, 1)));

@@ -16,6 +16,7 @@ import {
   Chip,
   Grid,
   LinearProgress,
+  Link,
   Stack,
   Table,
   TableBody,
@@ -30,7 +31,7 @@ import ModelIcon from '@mui/icons-material/ViewInArOutlined';
 import WifiIcon from '@mui/icons-material/Wifi';
 import WifiOffIcon from '@mui/icons-material/WifiOff';
 import { errorMessage } from '@/api/client';
-import { useCancelJob, useJob } from '@/api/queries';
+import { useCancelJob, useJob, useProjects } from '@/api/queries';
 import { isTerminalStatus, pluginHash, type TaskType, type TrainingJob } from '@/api/types';
 import { ConfirmDialog } from '@/components/ConfirmDialog';
 import { ErrorState } from '@/components/ErrorState';
@@ -178,6 +179,8 @@ function CurrentMetrics({ task, live }: { task: TaskType; live: LiveJobState }) 
 function DetailsCard({ job }: { job: TrainingJob }) {
   const d = job.dataset;
   const cfg = job.config;
+  const projects = useProjects();
+  const projectName = (id: number) => projects.data?.find((p) => p.id === id)?.name;
   return (
     <Card sx={{ height: '100%' }}>
       <CardHeader title="Dataset and setup" />
@@ -202,7 +205,14 @@ function DetailsCard({ job }: { job: TrainingJob }) {
               <>
                 <TableRow>
                   <TableCell sx={{ color: 'text.secondary' }}>Projects</TableCell>
-                  <TableCell>{cfg.projects.map((p) => `#${p}`).join(', ')}</TableCell>
+                  <TableCell>
+                    {cfg.projects.map((id, i) => (
+                      <span key={id}>
+                        {i > 0 && ', '}
+                        {projectName(id) ? <Link component={RouterLink} to={`/projects/${id}`}>{projectName(id)}</Link> : `#${id}`}
+                      </span>
+                    ))}
+                  </TableCell>
                 </TableRow>
                 <TableRow>
                   <TableCell sx={{ color: 'text.secondary' }}>Model</TableCell>

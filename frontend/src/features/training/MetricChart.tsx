@@ -39,7 +39,8 @@ export function MetricChart({ title, epochs, names, meta = {}, unitInterval, hei
           backgroundColor: color,
           borderDash: isVal ? [6, 4] : undefined,
           borderWidth: 2,
-          pointRadius: epochs.length > 40 ? 0 : 2.5,
+          // Markers help read a few epochs; over many they only clutter the lines.
+          pointRadius: epochs.length > 20 ? 0 : 2.5,
           pointHoverRadius: 4,
           tension: 0.25,
           spanGaps: true,
