@@ -103,6 +103,7 @@ export const plugins = {
     return uploadForm<Plugin>('/plugins', form, onProgress);
   },
   remove: (id: number) => api<void>(`/plugins/${id}`, { method: 'DELETE' }),
+  setEnabled: (id: number, enabled: boolean) => api<Plugin>(`/plugins/${id}`, { method: 'PATCH', body: { enabled } }),
   setDefault: (kind: PluginKind, pluginId: number) => api<unknown>(`/plugins/defaults/${kind}`, { method: 'PUT', body: { plugin_id: pluginId } }),
 };
 

@@ -170,6 +170,14 @@ export function useSetDefaultPlugin() {
   });
 }
 
+export function useEnablePlugin() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, enabled }: { id: number; enabled: boolean }) => ep.plugins.setEnabled(id, enabled),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.plugins }),
+  });
+}
+
 export function useDeletePlugin() {
   const qc = useQueryClient();
   return useMutation({

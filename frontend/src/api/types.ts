@@ -190,6 +190,16 @@ export interface Plugin {
   is_default: boolean;
   builtin?: boolean;
   created_at?: string;
+  // The registry API (`api/plugins.rs`, being written as this is): checked against its draft.
+  /** Disabled plugins cannot be chosen for new jobs. */
+  enabled?: boolean;
+  /** The task types it is the default of its kind for. */
+  default_for?: TaskType[];
+  /** The task types it supports. */
+  task_types?: TaskType[];
+  /** The annotation types a converter accepts. */
+  annotation_kinds?: string[];
+  size_bytes?: number;
 }
 
 // ---------------------------------------------------------------------------------------

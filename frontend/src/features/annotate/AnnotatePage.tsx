@@ -404,7 +404,7 @@ export function AnnotatePage() {
           </Box>
 
           <Box>
-            <Typography variant="overline" color="text.secondary">
+            <Typography variant="overline" color="text.secondary" title="What the whole image shows: the label classification models learn from">
               Image class
             </Typography>
             <Autocomplete
@@ -417,7 +417,7 @@ export function AnnotatePage() {
                 setImageClass.mutate(label, { onError: (e) => notify(errorMessage(e), 'error') });
                 if (label) addClass(label);
               }}
-              renderInput={(p) => <TextField {...p} placeholder="Whole-image label (classification)" />}
+              renderInput={(p) => <TextField {...p} placeholder="For classification" />}
             />
           </Box>
 

@@ -1,6 +1,6 @@
 // Plugins (admins): the installed converters, splitters and metric formatters by kind, with
 // version and content hash; upload a new `.wasm` (and see exactly why one was rejected); set
-// the default of each kind, which the next job uses.
+// the default of each kind, which the next job uses; disable one so new jobs cannot pick it.
 
 import { useRef, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
@@ -19,6 +19,7 @@ import {
   ListItem,
   Radio,
   Stack,
+  Switch,
   Table,
   TableBody,
   TableCell,
@@ -34,12 +35,13 @@ import CopyIcon from '@mui/icons-material/ContentCopy';
 import { useHasRoute } from '@/api/capabilities';
 import { ApiError, errorMessage } from '@/api/client';
 import * as ep from '@/api/endpoints';
-import { keys, useDeletePlugin, usePlugins, useSetDefaultPlugin } from '@/api/queries';
+import { keys, useDeletePlugin, useEnablePlugin, usePlugins, useSetDefaultPlugin } from '@/api/queries';
 import { PLUGIN_KINDS, pluginHash, type Plugin, type PluginKind } from '@/api/types';
 import { ConfirmDialog } from '@/components/ConfirmDialog';
 import { EmptyState } from '@/components/EmptyState';
 import { ErrorState } from '@/components/ErrorState';
-import { formatDate } from '@/components/format';
+import { formatBytes, formatDate } from '@/components/format';
+import { taskLabels } from '@/components/TaskChip';
 import { SkeletonRows } from '@/components/LoadingState';
 import { useNotify } from '@/components/notify';
 import { PageHeader } from '@/components/PageHeader';
@@ -66,6 +68,7 @@ export function rejectionDetails(details: unknown): string[] {
 function KindTable({ kind, plugins }: { kind: string; plugins: Plugin[] }) {
   const setDefault = useSetDefaultPlugin();
   const remove = useDeletePlugin();
+  const enable = useEnablePlugin();
   const notify = useNotify();
   const [deleting, setDeleting] = useState<Plugin | null>(null);
   const info = KIND_INFO[kind] ?? { title: kind, blurb: '' };
@@ -82,8 +85,10 @@ function KindTable({ kind, plugins }: { kind: string; plugins: Plugin[] }) {
                 <TableCell padding="checkbox">Default</TableCell>
                 <TableCell>Name</TableCell>
                 <TableCell>Version</TableCell>
+                <TableCell>Tasks</TableCell>
                 <TableCell>Hash</TableCell>
                 <TableCell>Added</TableCell>
+                <TableCell>Enabled</TableCell>
                 <TableCell />
               </TableRow>
             </TableHead>
@@ -93,7 +98,7 @@ function KindTable({ kind, plugins }: { kind: string; plugins: Plugin[] }) {
                   <TableCell padding="checkbox">
                     <Radio
                       checked={p.is_default}
-                      disabled={setDefault.isPending}
+                      disabled={setDefault.isPending || p.enabled === false}
                       onChange={() =>
                         setDefault.mutate(
                           { kind: p.kind as PluginKind, id: p.id },
@@ -118,6 +123,19 @@ function KindTable({ kind, plugins }: { kind: string; plugins: Plugin[] }) {
                   </TableCell>
                   <TableCell>{p.version}</TableCell>
                   <TableCell>
+                    {/* Which tasks it serves, and (bold) those it is the default for. */}
+                    <Stack direction="row" spacing={0.5} sx={{ flexWrap: 'wrap' }}>
+                      {(p.task_types ?? []).map((t) => {
+                        const isDefault = (p.default_for ?? []).includes(t);
+                        return (
+                          <Tooltip key={t} title={isDefault ? `The default for ${taskLabels[t].toLowerCase()}` : `Supports ${taskLabels[t].toLowerCase()}`}>
+                            <Chip size="small" label={taskLabels[t]} color={isDefault ? 'primary' : 'default'} variant={isDefault ? 'filled' : 'outlined'} sx={{ height: 20, fontSize: '0.7rem' }} />
+                          </Tooltip>
+                        );
+                      })}
+                    </Stack>
+                  </TableCell>
+                  <TableCell>
                     <Stack direction="row" sx={{ alignItems: 'center' }}>
                       <Typography variant="body2" sx={{ fontFamily: 'monospace' }} title={pluginHash(p)}>
                         {pluginHash(p).slice(0, 16)}…
@@ -129,7 +147,34 @@ function KindTable({ kind, plugins }: { kind: string; plugins: Plugin[] }) {
                       </Tooltip>
                     </Stack>
                   </TableCell>
-                  <TableCell>{formatDate(p.created_at)}</TableCell>
+                  <TableCell>
+                    {formatDate(p.created_at)}
+                    {p.size_bytes != null && (
+                      <Typography variant="caption" color="text.secondary" sx={{ display: 'block' }}>
+                        {formatBytes(p.size_bytes)}
+                      </Typography>
+                    )}
+                  </TableCell>
+                  <TableCell>
+                    {p.enabled !== undefined && (
+                      <Tooltip title={p.is_default && p.enabled ? 'Choose another default first' : p.enabled ? 'New jobs may use it' : 'New jobs cannot use it'}>
+                        <span>
+                          <Switch
+                            size="small"
+                            checked={p.enabled}
+                            disabled={enable.isPending || (p.is_default && p.enabled)}
+                            onChange={(e) =>
+                              enable.mutate(
+                                { id: p.id, enabled: e.target.checked },
+                                { onSuccess: () => notify(`${p.name} ${e.target.checked ? 'enabled' : 'disabled'}`), onError: (err) => notify(errorMessage(err), 'error') },
+                              )
+                            }
+                            slotProps={{ input: { 'aria-label': `${p.name} enabled` } }}
+                          />
+                        </span>
+                      </Tooltip>
+                    )}
+                  </TableCell>
                   <TableCell align="right">
                     {!p.builtin && (
                       <Tooltip title={p.is_default ? 'Choose another default first' : 'Remove plugin'}>
