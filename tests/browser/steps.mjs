@@ -277,7 +277,7 @@ export const steps = [
       await page.getByRole('menuitem', { name: /Import dataset/ }).click();
       await page.getByTestId('import-input').setInputFiles({ name: 'colours.zip', mimeType: 'application/zip', buffer: zip(entries) });
       await page.getByRole('button', { name: 'Import', exact: true }).click();
-      await page.getByText(/Imported 8 images and 0 annotations \(IMAGEFOLDER\)/).waitFor({ timeout: 60_000 });
+      await page.getByText(/Imported 8 images and 0 annotations \(ImageFolder\)/).waitFor({ timeout: 60_000 });
       await ctx.shot('import-result');
       await page.getByRole('button', { name: 'Done' }).click();
       await until(async () => (await page.getByTestId('image-tile').count()) === 8, 20_000, '8 imported tiles');
@@ -286,7 +286,7 @@ export const steps = [
       const red = images.find((i) => i.class_label === 'red');
       assert(red && images.filter((i) => i.class_label === 'blue').length === 4, 'classes come from the folders');
       await page.goto(`/projects/${r.id}/annotate/${red.id}`);
-      const field = page.getByPlaceholder('Whole-image label (classification)');
+      const field = page.getByPlaceholder('For classification');
       await until(async () => (await field.inputValue()) === 'red', 10_000, 'the image class in the annotation view');
       await field.fill('blue');
       await page.getByRole('option', { name: 'blue', exact: true }).click();
@@ -349,7 +349,7 @@ export const steps = [
       await ctx.shot('wizard-classes');
       await page.getByRole('button', { name: /Next: Split/ }).click();
       await page.getByRole('button', { name: /Next: Hyperparameters/ }).click();
-      const epochs = Number(process.env.AF_E2E_EPOCHS ?? 4);
+      const epochs = Number(process.env.AF_E2E_EPOCHS ?? 2);
       await page.getByLabel('Epochs', { exact: true }).fill('0');
       await page.getByText('Must be at least 1 and at most 10000.').waitFor();
       await page.getByLabel('Epochs', { exact: true }).fill(String(epochs));

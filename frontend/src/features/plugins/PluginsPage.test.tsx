@@ -7,7 +7,7 @@ import { PluginsPage, rejectionDetails } from './PluginsPage';
 
 const plugin = (over: Record<string, unknown>) => ({
   kind: 'splitter', version: '0.1.0', description: '', sha256: 'ab'.repeat(32), size_bytes: 40_000, builtin: true, enabled: true,
-  is_default: false, default_for: [], task_types: ['classify', 'detect', 'segment'], annotation_kinds: [], options: [], created_at: '2026-11-28T05:00:00Z', ...over,
+  is_default: false, default_for: [] as string[], task_types: ['classify', 'detect', 'segment'], annotation_kinds: [], options: [], created_at: '2026-11-28T05:00:00Z', ...over,
 });
 
 afterEach(() => vi.unstubAllGlobals());
