@@ -11,6 +11,7 @@ mod error;
 pub mod images;
 pub mod jobs;
 pub mod models;
+pub mod plugins;
 pub mod prelabel;
 pub mod projects;
 #[cfg(feature = "testing")]

@@ -11,6 +11,7 @@ pub mod export;
 pub mod imagefile;
 pub mod import;
 pub mod jobs;
+pub mod plugins;
 pub mod serve;
 pub mod state;
 pub mod storage;

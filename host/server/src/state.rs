@@ -7,6 +7,7 @@ use af_db::Db;
 use crate::auth::JwtKeys;
 use crate::config::Config;
 use crate::jobs::{JobsRuntime, ModelCache};
+use crate::plugins::PluginRegistry;
 use crate::storage::Storage;
 
 #[derive(Clone)]
@@ -17,6 +18,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// Training jobs and inference: event hub, model cache, running jobs.
     pub jobs: Arc<JobsRuntime>,
+    /// Installed plugins, their defaults and the plugin runtime (`crate::plugins`).
+    pub plugins: Arc<PluginRegistry>,
 }
 
 impl AppState {
@@ -26,7 +29,10 @@ impl AppState {
         let storage = Storage::open(&config.data_dir)?;
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
-        Self::with_db(config, db, storage)
+        let state = Self::with_db(config, db, storage)?;
+        // First start: the built-in plugins are installed and become the defaults.
+        state.plugins.ensure_builtins(&state.db).await.map_err(|e| anyhow::anyhow!("installing the built-in plugins: {e:?}"))?;
+        Ok(state)
     }
 
     /// Builds the state around an already migrated database (tests share databases this way).
@@ -36,8 +42,9 @@ impl AppState {
             None => storage.jwt_secret()?,
         };
         let jwt = Arc::new(JwtKeys::new(&secret, config.token_ttl_hours));
+        let plugins = Arc::new(PluginRegistry::new(Some(storage.plugin_cache_dir()), af_plugin_host::Limits::default())?);
         let device = af_engine::parse_device(&config.device.to_string())?;
         let jobs = Arc::new(JobsRuntime::new(ModelCache::new(config.jobs.model_cache_size, device)));
-        Ok(AppState { db, config: Arc::new(config), storage, jwt, jobs })
+        Ok(AppState { db, config: Arc::new(config), storage, jwt, jobs, plugins })
     }
 }

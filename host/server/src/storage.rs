@@ -8,6 +8,7 @@
 //! <data>/models/<key>.safetensors registered models' weights (key: `job-<id>-<sha8>`)
 //! <data>/jobs/<id>/               a training job's run directory (checkpoints, for resume)
 //! <data>/tmp/                    scratch space (imports), same filesystem for atomic renames
+//! <data>/plugin-cache/           compiled plugin components (`<sha256>-<engine>.cwasm`)
 //! ```
 //!
 //! All file access goes through here, so an object store can replace the local disk later.
@@ -42,6 +43,10 @@ impl Storage {
     }
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
+    }
+    /// Compiled plugin components, private to the host (loading one trusts its contents).
+    pub fn plugin_cache_dir(&self) -> PathBuf {
+        self.root.join("plugin-cache")
     }
 
     /// The key under which content with this hash and extension is stored.

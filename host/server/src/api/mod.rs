@@ -12,6 +12,7 @@ pub mod health;
 pub mod images;
 pub mod import_export;
 pub mod models;
+pub mod plugins;
 pub mod prelabel;
 pub mod projects;
 pub mod training;
@@ -44,6 +45,7 @@ use crate::state::AppState;
         (name = "import-export", description = "COCO / YOLO / ImageFolder import, COCO export"),
         (name = "training", description = "Training jobs, their metrics and live events"),
         (name = "models", description = "The model registry and inference"),
+        (name = "plugins", description = "WebAssembly plugins: upload, list, defaults (admins write)"),
         (name = "health", description = "Liveness"),
     )
 )]
@@ -71,6 +73,7 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(ws::router())
         .merge(models::router(&state.config))
         .merge(prelabel::router())
+        .merge(plugins::router(&state.config))
 }
 
 /// The OpenAPI document of [`app`], as served at `/api/v1/openapi.json`.
