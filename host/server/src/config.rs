@@ -80,6 +80,12 @@ pub struct JobArgs {
     /// <data dir>/weights].
     #[arg(long, env = "AF_WEIGHTS_DIR")]
     pub weights_dir: Option<PathBuf>,
+    /// Memory cap of one plugin instance, in MiB [default: 256].
+    #[arg(long, env = "AF_PLUGIN_MEMORY_MB")]
+    pub plugin_memory_mb: Option<u64>,
+    /// Time budget of one plugin call, in seconds [default: 10].
+    #[arg(long, env = "AF_PLUGIN_TIMEOUT_SECONDS")]
+    pub plugin_timeout_seconds: Option<f64>,
 }
 
 /// The same settings as read from `--config`.
@@ -103,6 +109,8 @@ struct FileConfig {
     max_job_attempts: Option<u32>,
     model_cache_size: Option<usize>,
     weights_dir: Option<PathBuf>,
+    plugin_memory_mb: Option<u64>,
+    plugin_timeout_seconds: Option<f64>,
 }
 
 /// A string that prints as `***`.
@@ -158,6 +166,8 @@ pub struct JobSettings {
     pub poll_interval: std::time::Duration,
     /// Minimum time between two stored `batch_progress` events of a job.
     pub batch_event_interval: std::time::Duration,
+    /// Memory cap and time budget of every plugin call (uploads' validation included).
+    pub plugin_limits: af_plugin_host::Limits,
 }
 
 impl JobSettings {
@@ -172,6 +182,7 @@ impl JobSettings {
             weights_dir: data_dir.join("weights"),
             poll_interval: std::time::Duration::from_secs(1),
             batch_event_interval: std::time::Duration::from_millis(1000),
+            plugin_limits: af_plugin_host::Limits::default(),
         }
     }
 
@@ -196,6 +207,12 @@ impl JobSettings {
         anyhow::ensure!(max_attempts >= 1, "max_job_attempts must be at least 1");
         let model_cache_size = args.model_cache_size.or(file.model_cache_size).unwrap_or(d.model_cache_size);
         anyhow::ensure!(model_cache_size >= 1, "model_cache_size must be at least 1");
+        let memory_mb = args.plugin_memory_mb.or(file.plugin_memory_mb).unwrap_or((d.plugin_limits.memory_bytes >> 20) as u64);
+        anyhow::ensure!((1..=65_536).contains(&memory_mb), "plugin_memory_mb must be between 1 and 65536, got {memory_mb}");
+        let plugin_limits = af_plugin_host::Limits {
+            memory_bytes: (memory_mb as usize) << 20,
+            call_timeout: secs("plugin_timeout_seconds", args.plugin_timeout_seconds.or(file.plugin_timeout_seconds), d.plugin_limits.call_timeout)?,
+        };
         Ok(JobSettings {
             run_worker: !(args.no_worker || file.no_worker.unwrap_or(false)),
             concurrency,
@@ -204,6 +221,7 @@ impl JobSettings {
             max_attempts,
             model_cache_size,
             weights_dir: args.weights_dir.clone().or(file.weights_dir.clone()).unwrap_or(d.weights_dir),
+            plugin_limits,
             ..d
         })
     }
@@ -293,6 +311,23 @@ mod tests {
         let defaults = Config::resolve(&ServeArgs::default()).unwrap();
         assert_eq!(defaults.bind.to_string(), DEFAULT_BIND);
         assert_eq!(defaults.device, Device::Auto);
+    }
+
+    #[test]
+    fn plugin_limits_come_from_flags_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("af.toml");
+        std::fs::write(&file, "plugin_memory_mb = 32\nplugin_timeout_seconds = 0.5\n").unwrap();
+        let c = Config::resolve(&ServeArgs { config: Some(file.clone()), ..Default::default() }).unwrap();
+        assert_eq!(c.jobs.plugin_limits, af_plugin_host::Limits { memory_bytes: 32 << 20, call_timeout: std::time::Duration::from_millis(500) });
+        let jobs = JobArgs { plugin_memory_mb: Some(64), ..Default::default() };
+        let c = Config::resolve(&ServeArgs { config: Some(file.clone()), jobs, ..Default::default() }).unwrap();
+        assert_eq!(c.jobs.plugin_limits.memory_bytes, 64 << 20);
+        assert_eq!(Config::resolve(&ServeArgs::default()).unwrap().jobs.plugin_limits, af_plugin_host::Limits::default());
+        for jobs in [JobArgs { plugin_memory_mb: Some(0), ..Default::default() }, JobArgs { plugin_timeout_seconds: Some(-1.0), ..Default::default() }] {
+            let err = Config::resolve(&ServeArgs { jobs, ..Default::default() }).unwrap_err();
+            assert!(err.to_string().contains("plugin_"), "{err}");
+        }
     }
 
     #[test]

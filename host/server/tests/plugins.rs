@@ -174,6 +174,11 @@ async fn uploads_are_validated_and_only_admins_write(backend: Backend) {
     app.patch(&format!("/api/v1/plugins/{id}"), &ann, json!({"enabled": false})).await.expect(StatusCode::FORBIDDEN);
     app.delete(&format!("/api/v1/plugins/{id}"), &ann).await.expect(StatusCode::FORBIDDEN);
 
+    // The plugin limits of the configuration are the registry's.
+    let small = af_plugin_host::Limits { memory_bytes: 16 << 20, call_timeout: std::time::Duration::from_millis(300) };
+    let limited = TestApp::with_config(backend, |c| c.jobs.plugin_limits = small).await;
+    assert_eq!(*limited.state.plugins.host().limits(), small);
+
     // The OpenAPI document lists the routes.
     let doc = app.call(Method::GET, "/api/v1/openapi.json", None, None).await.expect(StatusCode::OK);
     for path in ["/api/v1/plugins", "/api/v1/plugins/{id}", "/api/v1/plugins/defaults", "/api/v1/plugins/defaults/{kind}"] {
