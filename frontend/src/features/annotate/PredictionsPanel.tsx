@@ -24,7 +24,11 @@ import { errorMessage } from '@/api/client';
 import * as ep from '@/api/endpoints';
 import { useModels } from '@/api/queries';
 import type { PredictedAnnotation, PredictResponse } from '@/api/types';
+import { plural } from '@/components/format';
 import { colorForLabel } from '@/theme';
+
+/** The lowest confidence asked for and offered on the slider. */
+const FLOOR = 0.01;
 
 export interface PendingPrediction {
   key: number;
@@ -72,8 +76,9 @@ export function PredictionsPanel({
     setBusy(true);
     setError(null);
     try {
-      // Ask for everything above a low floor; the slider filters what is shown.
-      const r = await ep.models.predictImage(modelId, imageId, { confidence: 0.05 });
+      // Ask for everything above a low floor; the slider filters what is shown (a young model
+      // is often right with little confidence).
+      const r = await ep.models.predictImage(modelId, imageId, { confidence: FLOOR });
       setResult(r);
       setPending((r.annotations ?? []).map((prediction, key) => ({ key, prediction })));
     } catch (e) {
@@ -148,10 +153,14 @@ export function PredictionsPanel({
                   <Typography variant="body2" gutterBottom>
                     Show above <b>{(threshold * 100).toFixed(0)}%</b> confidence
                   </Typography>
-                  <Slider size="small" value={threshold} min={0.05} max={0.95} step={0.05} onChange={(_, v) => setThreshold(v as number)} aria-label="Confidence threshold" />
+                  <Slider size="small" value={threshold} min={FLOOR} max={0.95} step={0.01} onChange={(_, v) => setThreshold(v as number)} aria-label="Confidence threshold" />
                   {visible.length === 0 ? (
                     <Typography variant="body2" color="text.secondary">
-                      {pending.length ? 'No predictions above this threshold.' : 'Nothing left to review.'}
+                      {result.annotations.length === 0
+                        ? `The model found nothing in this image (at ${FLOOR * 100}% confidence or more).`
+                        : pending.length
+                          ? `${plural(pending.length, 'prediction')} below this threshold: lower it to see them.`
+                          : 'Nothing left to review.'}
                     </Typography>
                   ) : (
                     <>

@@ -32,7 +32,7 @@ import DownloadIcon from '@mui/icons-material/FileDownloadOutlined';
 import SmartIcon from '@mui/icons-material/SmartToyOutlined';
 import PowerIcon from '@mui/icons-material/PowerSettingsNew';
 import { ApiError, errorMessage } from '@/api/client';
-import { useDeleteModel, useJob, useModel, useUpdateModel } from '@/api/queries';
+import { useDeleteModel, useJob, useModel, useProjects, useUpdateModel } from '@/api/queries';
 import { pluginHash, type TrainedModel } from '@/api/types';
 import { ConfirmDialog } from '@/components/ConfirmDialog';
 import { ErrorState } from '@/components/ErrorState';
@@ -71,17 +71,23 @@ export function TrainingCurves({ jobId, task, height = 240, stacked = false }: {
 /** How the model was trained: starting weights, data, split, plugins and settings. */
 function SetupCard({ model: m }: { model: TrainedModel }) {
   const [showConfig, setShowConfig] = useState(false);
+  const projects = useProjects();
   const hp = m.config?.hyperparameters;
   const d = m.dataset;
   const rows: [string, React.ReactNode][] = [];
-  if (m.base_weights) rows.push(['Started from', m.base_weights.startsWith('scratch') ? 'random weights (no pretrained weights installed)' : m.base_weights]);
+  if (m.base_weights)
+    rows.push([
+      'Started from',
+      // The host says why in a sentence with paths; the short form is what a person needs.
+      /scratch/i.test(m.base_weights) ? <span title={m.base_weights}>random weights (no pretrained weights were installed)</span> : m.base_weights,
+    ]);
   if (m.project_ids?.length)
     rows.push([
       'Projects',
       <Stack key="p" direction="row" useFlexGap sx={{ flexWrap: 'wrap', gap: 1 }}>
         {m.project_ids.map((id) => (
           <Link key={id} component={RouterLink} to={`/projects/${id}`}>
-            #{id}
+            {projects.data?.find((p) => p.id === id)?.name ?? `#${id}`}
           </Link>
         ))}
       </Stack>,

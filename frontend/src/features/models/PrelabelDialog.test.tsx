@@ -7,6 +7,7 @@ import { mockFetch, renderApp } from '@/test/render';
 import { PrelabelDialog } from './PrelabelDialog';
 
 const model = { id: 7, name: 'squares-n', task_type: 'detect', num_classes: 1, class_names: ['square'], is_active: true, created_at: '' };
+const other = { ...model, id: 8, name: 'squares-s' };
 
 function run(over: Partial<PrelabelRun>): PrelabelRun {
   return {
@@ -29,7 +30,7 @@ describe('pre-label dialog', () => {
         mockFetch({
           'GET /api/v1/auth/me': () => ({ body: { id: 1, email: 'a@b.c', role: 'user' } }),
           'GET /api/v1/projects': () => ({ body: [] }),
-          'GET /api/v1/models': () => ({ body: [model] }),
+          'GET /api/v1/models': () => ({ body: [model, other] }),
           // An earlier run finished; none is going.
           'GET /api/v1/projects/3/prelabel': () => ({ body: [run({ id: 1, status: 'completed', total_images: 4, images_processed: 4, images_labeled: 3, annotations_created: 5, completed_at: new Date().toISOString() })] }),
           'POST /api/v1/projects/3/prelabel': ({ body }) => {
@@ -87,6 +88,24 @@ describe('pre-label dialog', () => {
     expect(await screen.findByText(/already going on this project/)).toBeInTheDocument();
     expect(await screen.findByText(/Pre-labelling… 6 of 10 images/)).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Start pre-labelling' })).toBeNull();
+  });
+
+  it('chooses the only active model by itself', async () => {
+    setToken('t');
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(
+        mockFetch({
+          'GET /api/v1/auth/me': () => ({ body: { id: 1, email: 'a@b.c', role: 'user' } }),
+          'GET /api/v1/projects': () => ({ body: [] }),
+          'GET /api/v1/models': () => ({ body: [model] }),
+          'GET /api/v1/projects/3/prelabel': () => ({ body: [] }),
+        }),
+      ),
+    );
+    renderApp([{ path: '/', element: <PrelabelDialog open onClose={() => {}} projectId={3} /> }]);
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Start pre-labelling' })).toBeEnabled());
+    expect(screen.getByRole('combobox', { name: 'Model' })).toHaveTextContent('squares-n');
   });
 
   it('shows why the server refused to start', async () => {

@@ -63,8 +63,12 @@ function RunProgress({ runId, projectId }: { runId: number; projectId: number })
       {r.status === 'failed' ? (
         <Alert severity="error">Pre-labelling stopped: {r.error_message ?? 'unknown error'}</Alert>
       ) : r.status === 'completed' ? (
-        <Alert severity="success">
-          Done: {r.annotations_created} annotations added to {r.images_labeled} of {r.total_images} images
+        <Alert severity={r.annotations_created || r.images_labeled ? 'success' : 'info'}>
+          {r.annotations_created || r.images_labeled
+            ? `Done: ${plural(r.annotations_created, 'annotation')} added to ${r.images_labeled} of ${plural(r.total_images, 'image')}`
+            : r.images_processed > r.images_skipped
+              ? `Done: the model found nothing at this confidence on the ${plural(r.images_processed - r.images_skipped, 'image')} it looked at`
+              : 'Done: there was nothing to pre-label'}
           {r.images_skipped ? ` (${r.images_skipped} skipped because they already had annotations)` : ''}.
         </Alert>
       ) : (
@@ -117,6 +121,11 @@ export function PrelabelDialog({ open, onClose, projectId, modelId }: { open: bo
   };
 
   const active = models.data ?? [];
+  // With one active model there is nothing to choose.
+  const only = modelId === undefined && active.length === 1 ? active[0].id : null;
+  useEffect(() => {
+    if (open && only !== null) setModel((m) => (m === '' ? only : m));
+  }, [open, only]);
   // The project's runs: one still going is followed; the last finished one is shown for context.
   const runs = useQuery({
     queryKey: ['projects', project, 'prelabel'],
@@ -172,7 +181,7 @@ export function PrelabelDialog({ open, onClose, projectId, modelId }: { open: bo
               <Typography variant="body2" gutterBottom>
                 Minimum confidence: <b>{confidence.toFixed(2)}</b>
               </Typography>
-              <Slider value={confidence} min={0.05} max={0.95} step={0.05} onChange={(_, v) => setConfidence(v as number)} aria-label="Minimum confidence" />
+              <Slider value={confidence} min={0.01} max={0.95} step={0.01} onChange={(_, v) => setConfidence(v as number)} aria-label="Minimum confidence" />
             </div>
             <FormControlLabel
               control={<Checkbox checked={onlyUnlabeled} onChange={(e) => setOnlyUnlabeled(e.target.checked)} />}

@@ -24,6 +24,7 @@ import {
 import UploadIcon from '@mui/icons-material/CloudUploadOutlined';
 import { errorMessage } from '@/api/client';
 import * as ep from '@/api/endpoints';
+import { plural } from '@/components/format';
 import { useImages, useProjects } from '@/api/queries';
 import type { PredictResponse, TrainedModel } from '@/api/types';
 import { colorForLabel } from '@/theme';
@@ -144,7 +145,7 @@ export function TryModelPanel({ model }: { model: TrainedModel }) {
                   <Typography variant="body2">
                     Minimum confidence <b>{confidence.toFixed(2)}</b>
                   </Typography>
-                  <Slider size="small" min={0.05} max={0.95} step={0.05} value={confidence} onChange={(_, v) => setConfidence(v as number)} aria-label="Minimum confidence" />
+                  <Slider size="small" min={0.01} max={0.95} step={0.01} value={confidence} onChange={(_, v) => setConfidence(v as number)} aria-label="Minimum confidence" />
                 </Box>
               )}
               <Button variant="contained" onClick={run} disabled={!source || busy || !model.is_active}>
@@ -156,7 +157,14 @@ export function TryModelPanel({ model }: { model: TrainedModel }) {
               {result && (
                 <>
                   <Typography variant="body2" color="text.secondary">
-                    {result.inference_time_ms.toFixed(0)} ms · {result.annotations ? `${result.annotations.length} objects` : result.top1_class ? `top-1: ${result.top1_class}` : ''}
+                    {result.inference_time_ms.toFixed(0)} ms ·{' '}
+                    {result.annotations
+                      ? result.annotations.length
+                        ? plural(result.annotations.length, 'object')
+                        : 'nothing found at this confidence; try a lower minimum'
+                      : result.top1_class
+                        ? `top-1: ${result.top1_class}`
+                        : ''}
                   </Typography>
                   <List dense disablePadding data-testid="try-results">
                     {(result.predictions ?? []).slice(0, 5).map((p) => (

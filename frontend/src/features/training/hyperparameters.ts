@@ -169,7 +169,8 @@ export function validateHyperparameters(task: TaskType, hp: Hyperparameters, spe
     const e = checkValue(s, v);
     if (e) errors[s.key] = e;
   }
-  if (!errors.warmup_epochs && !errors.epochs && hp.warmup_epochs > hp.epochs) errors.warmup_epochs = 'Cannot be more than the number of epochs.';
+  // No rule tying warm-up to epochs: a short run with the default 3 warm-up epochs is valid
+  // (the host and Ultralytics simply stay in warm-up), and a quick 1–2 epoch trial is common.
   if (!/^yolov8[nsmlx]/.test(hp.model)) errors.model = 'Pick a model size.';
   return errors;
 }

@@ -89,7 +89,8 @@ describe('step validation', () => {
     expect(e.lr0).toMatch(/greater than 0/);
     expect(e.imgsz).toMatch(/multiple of 32 \(e\.g\. 640\)/);
     expect(e.batch).toMatch(/whole number/);
-    expect(validateStep(4, { ...s, hp: { ...s.hp, epochs: 2, warmup_epochs: 3 } }).warmup_epochs).toMatch(/more than the number of epochs/);
+    // A quick trial shorter than the default warm-up is allowed, as on the host.
+    expect(validateStep(4, { ...s, hp: { ...s.hp, epochs: 2, warmup_epochs: 3 } })).toEqual({});
   });
 
   it('finds the first invalid step', () => {
