@@ -328,6 +328,13 @@ export const steps = [
       await page.getByRole('heading', { name: 'Plugins' }).waitFor();
       await page.locator('[data-testid^="plugins-"]').first().waitFor({ timeout: 15_000 });
       await ctx.shot('plugins');
+      // A file that is not a component is refused, and the page says why.
+      await page.getByTestId('plugin-input').setInputFiles({ name: 'not-a-plugin.wasm', mimeType: 'application/wasm', buffer: Buffer.from('\0asm this is not a component') });
+      await page.getByTestId('plugin-rejected').waitFor({ timeout: 30_000 });
+      const why = await page.getByTestId('plugin-rejected').textContent();
+      ctx.log(`rejected upload: ${why.slice(0, 160)}`);
+      assert(/not-a-plugin\.wasm/.test(why), `the rejection names the file: ${why}`);
+      await ctx.shot('plugins-rejected');
     },
   },
   {

@@ -190,7 +190,7 @@ export interface Plugin {
   is_default: boolean;
   builtin?: boolean;
   created_at?: string;
-  // The registry API (`api/plugins.rs`, being written as this is): checked against its draft.
+  // The registry API (`api/plugins.rs` PluginResponse).
   /** Disabled plugins cannot be chosen for new jobs. */
   enabled?: boolean;
   /** The task types it is the default of its kind for. */

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { setToken } from '@/api/session';
 import { mockFetch, renderApp } from '@/test/render';
-import { PluginsPage, rejectionDetails } from './PluginsPage';
+import { extraDetails, PluginsPage, rejectionDetails } from './PluginsPage';
 
 const plugin = (over: Record<string, unknown>) => ({
   kind: 'splitter', version: '0.1.0', description: '', sha256: 'ab'.repeat(32), size_bytes: 40_000, builtin: true, enabled: true,
@@ -86,5 +86,9 @@ describe('plugins page', () => {
     expect(rejectionDetails([{ field: 'file', message: 'not a WebAssembly component' }, 'imports wasi:sockets'])).toEqual(['file: not a WebAssembly component', 'imports wasi:sockets']);
     expect(rejectionDetails({ missing_exports: 'metadata' })).toEqual(['missing_exports: metadata']);
     expect(rejectionDetails(null)).toEqual([]);
+    // What the message already says is not repeated under it.
+    const message = 'the plugin was rejected: not a WebAssembly file: unknown layer';
+    expect(extraDetails(message, rejectionDetails({ field: 'file', reason: 'not a WebAssembly file: unknown layer' }))).toEqual([]);
+    expect(extraDetails(message, ['missing export: metadata'])).toEqual(['missing export: metadata']);
   });
 });

@@ -40,7 +40,7 @@ import { PLUGIN_KINDS, pluginHash, type Plugin, type PluginKind } from '@/api/ty
 import { ConfirmDialog } from '@/components/ConfirmDialog';
 import { EmptyState } from '@/components/EmptyState';
 import { ErrorState } from '@/components/ErrorState';
-import { formatBytes, formatDate } from '@/components/format';
+import { formatBytes, formatDate, formatRelative } from '@/components/format';
 import { taskLabels } from '@/components/TaskChip';
 import { SkeletonRows } from '@/components/LoadingState';
 import { useNotify } from '@/components/notify';
@@ -63,6 +63,12 @@ export function rejectionDetails(details: unknown): string[] {
     return Object.entries(d).flatMap(([k, v]) => (typeof v === 'string' ? [`${k}: ${v}`] : rejectionDetails(v)));
   }
   return [String(details)];
+}
+
+/** The detail lines that add something to the message: not the field name of the upload,
+ * not a reason the message already states. */
+export function extraDetails(message: string, lines: string[]): string[] {
+  return lines.filter((l) => !/^field: /.test(l) && !message.includes(l.replace(/^[a-z_]+: /, '')));
 }
 
 function KindTable({ kind, plugins }: { kind: string; plugins: Plugin[] }) {
@@ -148,7 +154,7 @@ function KindTable({ kind, plugins }: { kind: string; plugins: Plugin[] }) {
                     </Stack>
                   </TableCell>
                   <TableCell>
-                    {formatDate(p.created_at)}
+                    <span title={formatDate(p.created_at)}>{formatRelative(p.created_at)}</span>
                     {p.size_bytes != null && (
                       <Typography variant="caption" color="text.secondary" sx={{ display: 'block' }}>
                         {formatBytes(p.size_bytes)}
@@ -227,7 +233,8 @@ export function PluginsPage() {
       notify(`Installed ${p?.name ?? file.name} ${p?.version ?? ''}`);
       qc.invalidateQueries({ queryKey: keys.plugins });
     } catch (e) {
-      setRejected({ file: file.name, message: errorMessage(e), details: e instanceof ApiError ? rejectionDetails(e.details) : [] });
+      const message = errorMessage(e);
+      setRejected({ file: file.name, message, details: e instanceof ApiError ? extraDetails(message, rejectionDetails(e.details)) : [] });
     } finally {
       setProgress(null);
     }

@@ -325,8 +325,10 @@ export function ClassesStep({ state, setState, errors }: StepProps) {
 
 export function SplitStep({ state, setState, errors }: StepProps) {
   const plugins = usePlugins(useHasRoute('/api/v1/plugins') === true);
-  const splitters = (plugins.data ?? []).filter((p) => p.kind === 'splitter');
-  const def = splitters.find((p) => p.is_default);
+  // Enabled splitters that serve this task (fields the registry gives; older hosts omit them).
+  const task = state.task;
+  const splitters = (plugins.data ?? []).filter((p) => p.kind === 'splitter' && p.enabled !== false && (!task || !p.task_types || p.task_types.includes(task)));
+  const def = splitters.find((p) => (task && p.default_for ? p.default_for.includes(task) : p.is_default));
   const pct = Math.round(state.split.train_ratio * 100);
   return (
     <Stack spacing={3} sx={{ maxWidth: 640 }}>
