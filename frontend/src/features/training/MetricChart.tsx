@@ -7,7 +7,7 @@ import { CategoryScale, Chart as ChartJS, Filler, Legend, LinearScale, LineEleme
 import { Line } from 'react-chartjs-2';
 import { seriesColors } from '@/theme';
 import type { EpochRecord, MetricMeta } from '@/ws/jobEvents';
-import { metricLabel, series } from './metrics';
+import { metricLabel, series, startsHidden } from './metrics';
 
 ChartJS.register(CategoryScale, LinearScale, PointElement, LineElement, Legend, Tooltip, Filler);
 
@@ -27,9 +27,7 @@ export function MetricChart({ title, epochs, names, meta = {}, unitInterval, hei
   const data = useMemo(() => {
     // Same component → same colour; val dashed next to its train line.
     const components = [...new Set(names.map((n) => n.replace(/^(train|val)_/, '')))];
-    // The total loss (`train_loss`, the sum of the components) would set the scale and
-    // flatten the parts: with components present it starts hidden; its legend entry shows it.
-    const hasParts = names.some((n) => /^(train|val)_.+_loss$/.test(n));
+
     return {
       labels: epochs.map((e) => String(e.epoch)),
       datasets: names.map((n) => {
@@ -41,7 +39,7 @@ export function MetricChart({ title, epochs, names, meta = {}, unitInterval, hei
           borderColor: color,
           backgroundColor: color,
           borderDash: isVal ? [6, 4] : undefined,
-          hidden: hasParts && /^(train|val)_loss$/.test(n),
+          hidden: startsHidden(n, names),
           borderWidth: 2,
           // Markers help read a few epochs; over many they only clutter the lines.
           pointRadius: epochs.length > 20 ? 0 : 2.5,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EpochRecord } from '@/ws/jobEvents';
-import { bestEpoch, etaSeconds, headline, lossNames, metricLabel, qualityNames, series } from './metrics';
+import { bestEpoch, etaSeconds, headline, lossNames, metricLabel, qualityNames, series, startsHidden } from './metrics';
 
 const epochs: EpochRecord[] = [
   { epoch: 1, metrics: { train_box_loss: 2, val_box_loss: 2.2, train_cls_loss: 3, val_cls_loss: 3.1, map50: 0.1, map50_95: 0.05, precision: 0.2, recall: 0.3, 'lr/pg0': 0.01 }, epoch_time_seconds: 10 },
@@ -66,5 +66,19 @@ describe('headline', () => {
     expect(headline('segment', { map50_95: 0.3, mask_map50_95: 0.2 })).toEqual({ name: 'mask_map50_95', value: 0.2 });
     expect(headline('classify', { top1_accuracy: 0.9 })).toEqual({ name: 'top1_accuracy', value: 0.9 });
     expect(headline('classify', null)).toBeNull();
+  });
+});
+
+describe('startsHidden', () => {
+  it('hides the total loss beside its parts, and precision/recall only when crowded', () => {
+    const detectLoss = ['train_box_loss', 'val_box_loss', 'train_cls_loss', 'train_loss', 'val_loss'];
+    expect(startsHidden('train_loss', detectLoss)).toBe(true);
+    expect(startsHidden('train_box_loss', detectLoss)).toBe(false);
+    // Classification has only the total: it stays.
+    expect(startsHidden('train_loss', ['train_loss', 'val_loss'])).toBe(false);
+    const detect = ['map50', 'map50_95', 'precision', 'recall'];
+    expect(detect.filter((n) => startsHidden(n, detect))).toEqual([]);
+    const segment = ['map50', 'map50_95', 'mask_map50', 'mask_map50_95', 'precision', 'recall', 'mask_precision', 'mask_recall'];
+    expect(segment.filter((n) => startsHidden(n, segment))).toEqual(['precision', 'recall', 'mask_precision', 'mask_recall']);
   });
 });

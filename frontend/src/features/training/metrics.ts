@@ -83,6 +83,15 @@ export function qualityNames(task: TaskType, epochs: EpochRecord[], meta: Record
   });
 }
 
+/** Series a chart starts with hidden (its legend entry shows them): the total loss when its
+ * parts are plotted (the sum sets the scale and flattens them), and precision and recall
+ * when there are too many lines (segmentation's eight quality series keep the four mAPs). */
+export function startsHidden(name: string, names: string[]): boolean {
+  if (/^(train|val)_loss$/.test(name)) return names.some((n) => /^(train|val)_.+_loss$/.test(n));
+  if (/(^|_)(precision|recall)$/.test(name)) return names.length > 6;
+  return false;
+}
+
 /** The values of one metric per epoch (null where an epoch lacks it), for a chart. */
 export function series(epochs: EpochRecord[], name: string): (number | null)[] {
   return epochs.map((e) => (typeof e.metrics[name] === 'number' ? e.metrics[name] : null));
