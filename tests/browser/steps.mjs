@@ -504,4 +504,22 @@ export const steps = [
       await dialog.getByRole('button', { name: 'Close' }).click();
     },
   },
+  {
+    name: 'cancel-job',
+    needs: ['/api/v1/training/jobs/{id}'],
+    after: ['wizard'],
+    async run(ctx) {
+      const { page } = ctx;
+      // A second, long job (same data) cancelled from its monitor: queued or training, it stops.
+      const first = await api(ctx, 'GET', `/training/jobs/${ctx.state.jobId}`);
+      const config = { ...first.config, name: 'e2e to cancel', hyperparameters: { ...first.config.hyperparameters, epochs: 300 } };
+      const job = await api(ctx, 'POST', '/training/jobs', config);
+      await page.goto(`/jobs/${job.id}`);
+      await page.getByRole('button', { name: 'Cancel training' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Cancel training' }).click();
+      await page.getByText('This job was cancelled.').waitFor({ timeout: 60_000 });
+      await until(async () => (await api(ctx, 'GET', `/training/jobs/${job.id}`)).status === 'cancelled', 30_000, 'the job to be cancelled on the server');
+      await ctx.shot('monitor-cancelled');
+    },
+  },
 ];
