@@ -356,7 +356,54 @@ async fn disabling_and_deleting_follow_the_rules(backend: Backend) {
     assert!(e.to_string().contains(&format!("no plugin {id}")), "{e}");
 }
 
+/// An uploaded converter that misbehaves in a job's preparation is stopped with an error
+/// naming it and what it did, within the configured budget, while the server keeps serving.
+async fn a_hostile_uploaded_plugin_is_stopped_while_the_server_serves(backend: Backend) {
+    let limits = af_plugin_host::Limits { memory_bytes: 32 << 20, call_timeout: std::time::Duration::from_millis(500) };
+    let app = TestApp::with_config(backend, |c| c.jobs.plugin_limits = limits).await;
+    let (admin, ann, _) = app.users().await;
+    upload(&app, &admin, "hostile.wasm", &wasm("af-test-hostile-converter")).await.expect(StatusCode::CREATED);
+    let dir = tempfile::tempdir().unwrap();
+    for (mode, expected) in [
+        ("loop", "running past its time budget of 500ms"),
+        ("alloc", "more than its memory limit of 33554432 bytes"),
+        ("trap", "hostile plugin panics on purpose"),
+        ("bad-class", "class id 7, but there are only 2 classes"),
+    ] {
+        let chosen = config(json!({"plugins": {"converter": {"name": "hostile-converter", "options": {"mode": mode}}}}));
+        let plugins = app.state.plugins.resolve(&app.state.db, &chosen).await.unwrap();
+        let out = dir.path().join(mode);
+        let path = dir.path().to_path_buf();
+        let started = std::time::Instant::now();
+        let job = tokio::task::spawn_blocking(move || {
+            let (images, anns) = records(&path);
+            let mapping = af_core::ClassMapping::from_labels(["a", "b"]).unwrap();
+            let req = PrepareRequest {
+                task: TaskType::Detect,
+                images: &images,
+                annotations: &anns,
+                annotation_types: &[AnnotationType::Box],
+                class_mapping: &mapping,
+                class_names: None,
+                split: SplitParams { train_ratio: 0.5, val_ratio: 0.5, test_ratio: 0.0, random_seed: 3 },
+                converter: &plugins.converter,
+                splitter: &plugins.splitter,
+                out_dir: &out,
+                threads: 1,
+            };
+            af_dataset::prepare(&req).map(|_| ()).unwrap_err().to_string()
+        });
+        // The API answers while the plugin runs.
+        app.get("/api/v1/plugins", &ann).await.expect(StatusCode::OK);
+        let err = job.await.unwrap();
+        assert!(err.contains("`hostile-converter` 0.1.0") && err.contains(expected), "{mode}: {err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{mode} took {:?}", started.elapsed());
+    }
+    app.get("/api/v1/plugins", &ann).await.expect(StatusCode::OK);
+}
+
 backend_tests!(
+    a_hostile_uploaded_plugin_is_stopped_while_the_server_serves,
     built_in_plugins_are_installed_and_are_the_defaults,
     uploads_are_validated_and_only_admins_write,
     a_new_default_reaches_the_next_job_and_running_jobs_keep_theirs,
