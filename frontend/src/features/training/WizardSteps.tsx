@@ -208,7 +208,7 @@ const typeHints: Partial<Record<TaskType, Partial<Record<AnnotationType, string>
 
 export function ClassesStep({ state, setState, errors }: StepProps) {
   const task = state.task ?? 'detect';
-  const { counts, loading, error } = useClassCounts(state.projects, state.task, state.annotationTypes);
+  const { counts, loading, error, elsewhere } = useClassCounts(state.projects, state.task, state.annotationTypes, ACCEPTED_TYPES[task]);
 
   useEffect(() => {
     if (!loading) setState((s) => ({ ...s, classes: mergeClassRows(s.classes, counts) }));
@@ -306,6 +306,16 @@ export function ClassesStep({ state, setState, errors }: StepProps) {
           <FormHelperText error sx={{ fontSize: '0.9rem' }}>
             {errors.class_mapping}
           </FormHelperText>
+        )}
+        {elsewhere.length > 0 && (
+          <Alert severity="info" sx={{ mt: 1.5 }} data-testid="labels-elsewhere">
+            {elsewhere.map((e, i) => (
+              <span key={e.label}>
+                {i > 0 && ' '}
+                <b>{e.label}</b> is only drawn as {e.types.map((t) => typeNames[t].toLowerCase()).join(' or ')}: tick {e.types.map((t) => typeNames[t]).join(' or ')} above to train it.
+              </span>
+            ))}
+          </Alert>
         )}
         {names.length > 0 && (
           <Stack direction="row" useFlexGap sx={{ mt: 1.5, flexWrap: 'wrap', gap: 1, alignItems: 'center' }}>

@@ -20,10 +20,23 @@ export function countsFromServer(c: ClassCounts, task: TaskType | null, types: A
   return m;
 }
 
+/** Labels the chosen types leave out but other types the task accepts hold, with those types
+ * (so the wizard can say "circle is only drawn as circles: tick Circles to train it"). */
+export function labelsElsewhere(c: ClassCounts, task: TaskType | null, chosen: AnnotationType[], accepted: AnnotationType[]): { label: string; types: AnnotationType[] }[] {
+  if (!task || task === 'classify') return [];
+  const out: { label: string; types: AnnotationType[] }[] = [];
+  for (const cls of c.classes) {
+    if (chosen.some((t) => (cls.annotations[t] ?? 0) > 0)) continue;
+    const types = accepted.filter((t) => !chosen.includes(t) && (cls.annotations[t] ?? 0) > 0);
+    if (types.length) out.push({ label: cls.class_label, types });
+  }
+  return out;
+}
+
 // One shared empty map: a new one each render would re-trigger effects that depend on it.
 const EMPTY: Map<string, number> = new Map();
 
-export function useClassCounts(projectIds: number[], task: TaskType | null, types: AnnotationType[]) {
+export function useClassCounts(projectIds: number[], task: TaskType | null, types: AnnotationType[], accepted: AnnotationType[] = []) {
   const hasRoute = useHasRoute('/api/v1/training/classes');
   const ids = [...projectIds].sort((a, b) => a - b);
   const server = useQuery({
@@ -35,9 +48,10 @@ export function useClassCounts(projectIds: number[], task: TaskType | null, type
   const local = useLocalClassCounts(hasRoute === false ? projectIds : [], task, types);
   const typesKey = types.join(',');
   const serverCounts = useMemo(() => (server.data ? countsFromServer(server.data, task, types) : null), [server.data, task, typesKey]); // eslint-disable-line react-hooks/exhaustive-deps
-  if (hasRoute === undefined) return { counts: EMPTY, loading: true, error: null };
-  if (hasRoute) return { counts: serverCounts ?? EMPTY, loading: ids.length > 0 && server.isPending, error: server.error };
-  return local;
+  const elsewhere = useMemo(() => (server.data ? labelsElsewhere(server.data, task, types, accepted) : []), [server.data, task, typesKey, accepted.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
+  if (hasRoute === undefined) return { counts: EMPTY, loading: true, error: null, elsewhere: [] };
+  if (hasRoute) return { counts: serverCounts ?? EMPTY, loading: ids.length > 0 && server.isPending, error: server.error, elsewhere };
+  return { ...local, elsewhere: [] as { label: string; types: AnnotationType[] }[] };
 }
 
 function useLocalClassCounts(projectIds: number[], task: TaskType | null, types: AnnotationType[]) {
