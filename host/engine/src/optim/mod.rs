@@ -195,7 +195,22 @@ impl Optimizer {
 
     /// Writes the optimizer state (buffers, steps, groups) as safetensors.
     pub fn save(&self, path: &Path) -> Result<()> {
+        self.save_with(path, None)
+    }
+
+    /// [`Optimizer::save`] plus every variable of the raw (non-EMA) model as `model:<name>`:
+    /// checkpoints hold the EMA weights, so without these a resumed run would restart the raw
+    /// weights from the EMA (as Ultralytics does) instead of continuing exactly where it stopped.
+    /// [`load_model_state`] puts them back.
+    pub fn save_with_model(&self, path: &Path, model: &VarStore) -> Result<()> {
+        self.save_with(path, Some(model))
+    }
+
+    fn save_with(&self, path: &Path, model: Option<&VarStore>) -> Result<()> {
         let mut tensors = BTreeMap::new();
+        for (name, t) in model.map(|vs| vs.variables()).unwrap_or_default() {
+            tensors.insert(format!("model:{name}"), t.detach().to_device(tch::Device::Cpu).contiguous());
+        }
         let mut steps = BTreeMap::new();
         for p in &self.params {
             if let Some(b) = &p.buf {
@@ -241,6 +256,27 @@ impl Optimizer {
         }
         Ok(())
     }
+}
+
+/// Copies the raw model variables saved by [`Optimizer::save_with_model`] into `model`;
+/// `false` when the file has none (state written by [`Optimizer::save`]).
+pub fn load_model_state(path: &Path, model: &VarStore) -> Result<bool> {
+    let sd = StateDict::read(path)?;
+    if !sd.tensors.keys().any(|k| k.starts_with("model:")) {
+        return Ok(false);
+    }
+    let mut vars = model.variables();
+    tch::no_grad(|| -> Result<()> {
+        for (name, var) in vars.iter_mut() {
+            let saved = sd.tensors.get(&format!("model:{name}")).ok_or_else(|| EngineError::weights(path, format!("no saved state for `{name}`")))?;
+            if saved.size() != var.size() {
+                return Err(EngineError::weights(path, format!("`{name}` is {:?} but the model has {:?}", saved.size(), var.size())));
+            }
+            var.copy_(saved);
+        }
+        Ok(())
+    })?;
+    Ok(true)
 }
 
 /// Scales all gradients so their global L2 norm is at most `max_norm` (PyTorch's

@@ -22,7 +22,7 @@ use crate::loss::{classification_loss, loss_names, DetectionLoss, LossGains, Los
 use crate::nn::{parse_model_name, ModelOutput, ModelSpec, YoloModel};
 use crate::optim::ema::Ema;
 use crate::optim::schedule::{accumulate, interp, lr_factor, warmup_iterations};
-use crate::optim::{clip_grad_norm, resolve, GradScaler, Optimizer, Resolved};
+use crate::optim::{clip_grad_norm, load_model_state, resolve, GradScaler, Optimizer, Resolved};
 use crate::val::{validate_classify, validate_detect, ValBatch, ValConfig, ValReport};
 use crate::weights::{self, init_from_base, BaseWeights, LoadMode, SaveMeta, StateDict};
 
@@ -91,7 +91,7 @@ pub(super) struct Trainer {
     start_epoch: usize,
     spec: ModelSpec,
     /// The model's variables (the optimiser and EMA hold handles to them).
-    _vs: VarStore,
+    vs: VarStore,
     model: YoloModel,
     ema: Ema,
     opt: Optimizer,
@@ -212,6 +212,8 @@ impl Trainer {
             if let Some(state) = &info.optimizer_state {
                 let dir = info_path.parent().unwrap_or(std::path::Path::new("."));
                 opt.load(&dir.join(state))?;
+                // The raw weights as they were (the checkpoint itself holds the EMA).
+                load_model_state(&dir.join(state), &vs)?;
             }
             ema.updates = info.ema_updates;
             scaler = GradScaler { enabled: scaler.enabled, ..info.scaler };
@@ -250,7 +252,7 @@ impl Trainer {
             epochs,
             start_epoch,
             spec,
-            _vs: vs,
+            vs,
             model,
             ema,
             opt,
@@ -523,7 +525,7 @@ impl Trainer {
         if done {
             let _ = std::fs::remove_file(self.paths.last_optim());
         } else {
-            self.opt.save(&self.paths.last_optim())?;
+            self.opt.save_with_model(&self.paths.last_optim(), &self.vs)?;
         }
         let info = CheckpointInfo {
             epoch,
