@@ -7,8 +7,12 @@
 #   tools/bench/predict_vs_ultralytics.sh                 # all cases, 1 thread and all cores
 #   THREADS="2" RUNS=50 tools/bench/predict_vs_ultralytics.sh
 #   DEVICE=cuda tools/bench/predict_vs_ultralytics.sh     # our side on CUDA (theirs stays CPU)
-#   ROUNDS=3 ...                                          # repeat everything, report medians
+#   ROUNDS=3 ...                                          # repeat everything (see below)
+#   AF_BENCH_BIN=path/to/bench_predict ...                # skip the cargo build
 #
+# With several rounds each side is reported at its best round (lowest latency, highest
+# throughput), since background load only ever slows a run down; the ratio of the per-round
+# medians is printed beside it.
 # Cases (the issue's "Measure" list): detect 640, segment 256 and 640, classify 224; each
 # with single-image latency (median of RUNS calls) and batch-16 throughput.
 set -euo pipefail
@@ -24,8 +28,12 @@ DEVICE="${DEVICE:-cpu}"
 ROUNDS="${ROUNDS:-1}"
 mkdir -p "$OUT_DIR"
 "$PEER" setup >/dev/null
-cargo build -q --release -p af-engine --example bench_predict
-BENCH="$CARGO_TARGET_DIR/release/examples/bench_predict"
+if [ -n "${AF_BENCH_BIN:-}" ]; then
+  BENCH="$AF_BENCH_BIN"
+else
+  cargo build -q --release -p af-engine --example bench_predict
+  BENCH="$CARGO_TARGET_DIR/release/examples/bench_predict"
+fi
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 "$PEER" python tools/bench/make_images.py "$WORK/images" 8
@@ -50,27 +58,4 @@ for round in $(seq "$ROUNDS"); do
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-python3 - "$JSONL" "$OUT_DIR/predict_bench.md" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-key = lambda r: (r["task"], r["imgsz"], r["threads"])
-groups = {}
-for r in rows:
-    groups.setdefault(key(r), {}).setdefault(r["side"], []).append(r)
-# Median over rounds of every number.
-pairs = {k: {side: {f: statistics.median(r[f] for r in rs) if isinstance(rs[0][f], (int, float)) else rs[0][f] for f in rs[0]}
-             for side, rs in sides.items()} for k, sides in groups.items()}
-out = ["| task | imgsz | threads | latency ms: ours | Ultralytics | ours / theirs | ours pre+inf+post | theirs pre+inf+post | batch-16 img/s: ours | Ultralytics |",
-       "|---|---|---|---|---|---|---|---|---|---|"]
-for (task, imgsz, threads), p in pairs.items():
-    o, u = p.get("annotateforge"), p.get("ultralytics")
-    if not (o and u):
-        continue
-    split = lambda r: f'{r["preprocess_ms"]:.1f}+{r["inference_ms"]:.1f}+{r["postprocess_ms"]:.1f}'
-    out.append(f'| {task} | {imgsz} | {threads} | {o["latency_ms_median"]:.1f} | {u["latency_ms_median"]:.1f} | '
-               f'{o["latency_ms_median"] / u["latency_ms_median"]:.2f} | {split(o)} | {split(u)} | '
-               f'{o["throughput_img_s"]:.1f} | {u["throughput_img_s"]:.1f} |')
-table = "\n".join(out)
-open(sys.argv[2], "w").write(table + "\n")
-print(table)
-PY
+python3 tools/bench/predict_table.py "$JSONL" "$OUT_DIR/predict_bench.md"
