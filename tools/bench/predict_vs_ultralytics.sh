@@ -9,6 +9,7 @@
 #   DEVICE=cuda tools/bench/predict_vs_ultralytics.sh     # our side on CUDA (theirs stays CPU)
 #   ROUNDS=3 ...                                          # repeat everything (see below)
 #   AF_BENCH_BIN=path/to/bench_predict ...                # skip the cargo build
+#   CONF=0.001 ...                                        # score threshold (default 0.25)
 #
 # With several rounds each side is reported at its best round (lowest latency, highest
 # throughput), since background load only ever slows a run down; the ratio of the per-round
@@ -26,6 +27,7 @@ RUNS="${RUNS:-30}"
 BATCH_RUNS="${BATCH_RUNS:-3}"
 DEVICE="${DEVICE:-cpu}"
 ROUNDS="${ROUNDS:-1}"
+CONF="${CONF:-0.25}"  # the fresh models find nothing at 0.25; lower it to time NMS/masks/polygons too
 mkdir -p "$OUT_DIR"
 "$PEER" setup >/dev/null
 if [ -n "${AF_BENCH_BIN:-}" ]; then
@@ -48,7 +50,7 @@ for round in $(seq "$ROUNDS"); do
   for case in "det 640" "seg 256" "seg 640" "cls 224"; do
     set -- $case
     for t in $THREADS; do
-      common=(--model "$WORK/$1.safetensors" --images "$WORK/images" --imgsz "$2" --threads "$t" --runs "$RUNS" --batch 16 --batch-runs "$BATCH_RUNS")
+      common=(--model "$WORK/$1.safetensors" --images "$WORK/images" --imgsz "$2" --threads "$t" --runs "$RUNS" --batch 16 --batch-runs "$BATCH_RUNS" --conf "$CONF")
       # Interleaved (and alternating who goes first), so background load hits both sides alike.
       ours() { "$BENCH" run "${common[@]}" --device "$DEVICE" | tee -a "$JSONL"; }
       theirs() { "$PEER" python tools/bench/ultralytics_predict.py "${common[@]}" 2>/dev/null | tail -1 | tee -a "$JSONL"; }
