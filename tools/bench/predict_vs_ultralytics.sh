@@ -27,7 +27,9 @@ RUNS="${RUNS:-30}"
 BATCH_RUNS="${BATCH_RUNS:-3}"
 DEVICE="${DEVICE:-cpu}"
 ROUNDS="${ROUNDS:-1}"
-CONF="${CONF:-0.25}"  # the fresh models find nothing at 0.25; lower it to time NMS/masks/polygons too
+# Fresh models score every anchor below 1e-3 (the head's class-bias init), so nothing passes
+# CONF and NMS/masks/polygons are not timed (a known gap of this bench).
+CONF="${CONF:-0.25}"
 mkdir -p "$OUT_DIR"
 "$PEER" setup >/dev/null
 if [ -n "${AF_BENCH_BIN:-}" ]; then
