@@ -16,6 +16,7 @@ pub mod serve;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod worker;
 
 pub use api::app;
 pub use config::{Config, ServeArgs};

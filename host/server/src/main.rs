@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Run the web app and REST API (SQLite in the data directory unless DATABASE_URL is set).
     Serve(annotateforge::ServeArgs),
+    /// Run a training worker against a shared PostgreSQL database and data directory.
+    Worker(annotateforge::worker::WorkerArgs),
     /// Train a model on a dataset (data.yaml or ImageFolder) and write weights and results.csv.
     Train(af_engine::cli::train::Args),
     /// Validate a model on a dataset's val split and print the metrics table.
@@ -31,15 +33,17 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let command = Cli::parse().command;
     // The server sets up its own structured logging (annotateforge::telemetry).
-    if let Command::Serve(args) = command {
-        return annotateforge::serve::run(args);
+    match command {
+        Command::Serve(args) => return annotateforge::serve::run(args),
+        Command::Worker(args) => return annotateforge::worker::run(args),
+        _ => {}
     }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     match command {
-        Command::Serve(_) => unreachable!("handled above"),
+        Command::Serve(_) | Command::Worker(_) => unreachable!("handled above"),
         Command::Train(args) => {
             af_engine::cli::train::run(args)?;
         }

@@ -1,5 +1,6 @@
-//! `annotateforge serve`: config → tracing → database + migrations → (demo project) → HTTP
-//! with graceful shutdown on Ctrl-C / SIGTERM.
+//! `annotateforge serve`: config → tracing → database + migrations → (demo project) → the
+//! job worker and event listener (`jobs::Background`) → HTTP, with graceful shutdown on
+//! Ctrl-C / SIGTERM.
 
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -32,7 +33,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let listener = TcpListener::bind(bind).await.with_context(|| format!("listening on {bind}"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    serve_on(listener, state, shutdown_signal()).await
+    let background = crate::jobs::Background::start(&state);
+    // On a signal the worker first stops its jobs between two batches and re-queues them,
+    // while the API still answers; then the HTTP server drains.
+    serve_on(listener, state, async move {
+        shutdown_signal().await;
+        background.stop().await;
+    })
+    .await
 }
 
 /// Serves the app on `listener` until `shutdown` resolves, then lets open requests finish for
@@ -60,7 +68,8 @@ pub async fn serve_on(listener: TcpListener, state: AppState, shutdown: impl Fut
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

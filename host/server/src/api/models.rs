@@ -313,6 +313,6 @@ async fn predict(State(state): State<AppState>, user: AuthUser, AppPath(id): App
     };
     let source = registry::source(&state, &model)?;
     let predictor = state.jobs.models.get(&source).await?;
-    let prediction = state.jobs.models.predict(predictor, pixels, opts).await?;
+    let prediction = state.jobs.models.predict(&predictor, pixels, opts).await?;
     Ok(AppJson(PredictResponse::new(model.id, &model.name, image_id, &prediction)))
 }

@@ -76,7 +76,7 @@ async fn annotate_from_model(
     let path = state.storage.image_file(&image.storage_key)?;
     let pixels = tokio::task::spawn_blocking(move || af_engine::predict::read_image(&path)).await.map_err(anyhow::Error::from)?.map_err(anyhow::Error::from)?;
     let threshold = opts.conf;
-    let prediction = state.jobs.models.predict(predictor, pixels, opts).await?;
+    let prediction = state.jobs.models.predict(&predictor, pixels, opts).await?;
     let response = PredictResponse::new(model.id, &model.name, Some(image.id), &prediction);
     let (annotations, class_label) = match model.task_type {
         TaskType::Classify => {

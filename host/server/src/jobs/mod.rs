@@ -21,16 +21,22 @@ pub mod config;
 pub mod defaults;
 pub mod events;
 pub mod inference;
+pub mod pipeline;
+pub mod plugins;
 pub mod prelabel;
+pub mod queue;
 pub mod registry;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use af_db::jobs::{Job, JobUpdate, StoredEvent};
 use af_db::{Db, DbResult};
-use tokio::sync::Notify;
+use af_engine::train::CancelToken;
+use af_plugin_host::{HostConfig, Plugin, PluginHost};
+use tokio::sync::{Notify, OnceCell};
+
+use crate::state::AppState;
 
 pub use events::{EventHub, JobEvent};
 pub use inference::ModelCache;
@@ -46,33 +52,36 @@ pub enum StopReason {
     Shutdown,
 }
 
-/// The stop flag of one running job, checked by the trainer between batches.
+/// The stop flag of one running job: the trainer's cancel token (checked between batches)
+/// and why it was set.
 #[derive(Debug, Clone, Default)]
 pub struct StopFlag {
-    stop: Arc<AtomicBool>,
+    token: CancelToken,
     reason: Arc<Mutex<Option<StopReason>>>,
 }
 
 impl StopFlag {
+    /// Stops the job; the first reason given sticks.
     pub fn stop(&self, reason: StopReason) {
         let mut r = self.reason.lock().expect("stop lock");
         if r.is_none() {
             *r = Some(reason);
         }
-        self.stop.store(true, Ordering::SeqCst);
+        self.token.cancel();
     }
 
     pub fn is_stopped(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
+        self.token.is_cancelled()
     }
 
     pub fn reason(&self) -> Option<StopReason> {
         *self.reason.lock().expect("stop lock")
     }
 
-    /// The flag itself, for code that polls an `AtomicBool`.
-    pub fn flag(&self) -> Arc<AtomicBool> {
-        self.stop.clone()
+    /// The trainer's cancel token (cancelling it without a reason counts as a failure path's
+    /// stop; see the pipeline).
+    pub fn token(&self) -> CancelToken {
+        self.token.clone()
     }
 }
 
@@ -83,11 +92,39 @@ pub struct JobsRuntime {
     pub models: ModelCache,
     running: Mutex<HashMap<i64, StopFlag>>,
     pub queued: Notify,
+    plugin_cache: Option<std::path::PathBuf>,
+    plugins: OnceCell<(PluginHost, Vec<Plugin>)>,
 }
 
 impl JobsRuntime {
-    pub fn new(models: ModelCache) -> Self {
-        JobsRuntime { hub: EventHub::new(), models, running: Mutex::new(HashMap::new()), queued: Notify::new() }
+    /// `plugin_cache`: where compiled plugins are cached on disk (`None`: memory only).
+    pub fn new(models: ModelCache, plugin_cache: Option<std::path::PathBuf>) -> Self {
+        JobsRuntime {
+            hub: EventHub::new(),
+            models,
+            running: Mutex::new(HashMap::new()),
+            queued: Notify::new(),
+            plugin_cache,
+            plugins: OnceCell::new(),
+        }
+    }
+
+    /// The plugin runtime and the installed plugins, loaded (and compiled) on first use.
+    pub async fn installed_plugins(&self) -> Result<Vec<Plugin>, String> {
+        let cache = self.plugin_cache.clone();
+        let (_, plugins) = self
+            .plugins
+            .get_or_try_init(|| async move {
+                tokio::task::spawn_blocking(move || {
+                    let host = PluginHost::new(HostConfig { cache_dir: cache, ..Default::default() }).map_err(|e| e.to_string())?;
+                    let plugins = plugins::installed(&host)?;
+                    Ok::<_, String>((host, plugins))
+                })
+                .await
+                .map_err(|e| format!("loading the plugins crashed: {e}"))?
+            })
+            .await?;
+        Ok(plugins.clone())
     }
 
     /// Registers a job this process now runs; its flag stops it.
@@ -144,5 +181,44 @@ impl JobsRuntime {
             self.hub.publish(e);
         }
         Ok(out)
+    }
+}
+
+/// The background tasks of a server: the cross-process event listener (PostgreSQL) and, unless
+/// disabled, a worker.
+pub struct Background {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    pub fn start(state: &AppState) -> Background {
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let mut tasks = vec![tokio::spawn(events::listen_postgres(state.db.clone(), state.jobs.hub.clone()))];
+        if state.config.jobs.run_worker {
+            let (state, mut rx) = (state.clone(), rx.clone());
+            tasks.push(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = rx.wait_for(|stopped| *stopped).await;
+                };
+                if let Err(e) = queue::run_worker(state, shutdown).await {
+                    tracing::error!(error = %e, "the worker stopped");
+                }
+            }));
+        }
+        Background { stop, tasks }
+    }
+
+    /// Stops the worker (its jobs are re-queued) and waits for it, at most
+    /// [`queue::SHUTDOWN_GRACE`].
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let mut tasks = self.tasks;
+        let listener = tasks.remove(0);
+        let all = futures::future::join_all(tasks);
+        if tokio::time::timeout(queue::SHUTDOWN_GRACE, all).await.is_err() {
+            tracing::warn!("the worker did not stop within {:?}; its jobs will be recovered by their heartbeat", queue::SHUTDOWN_GRACE);
+        }
+        listener.abort();
     }
 }

@@ -57,7 +57,7 @@ async fn execute(state: &AppState, run: &Run, model: &af_db::models::Model) -> a
         } else {
             let path = state.storage.image_file(&image.storage_key)?;
             let pixels = tokio::task::spawn_blocking(move || af_engine::predict::read_image(&path)).await??;
-            let prediction = state.jobs.models.predict(predictor.clone(), pixels, opts.clone()).await?;
+            let prediction = state.jobs.models.predict(&predictor, pixels, opts.clone()).await?;
             let response = PredictResponse::new(model.id, &model.name, Some(image.id), &prediction);
             match model.task_type {
                 TaskType::Classify => {

@@ -1,0 +1,399 @@
+//! Training jobs end to end, for real: a server, a real database, the real wasm plugins, real
+//! tiny training on the demo shapes (imgsz 64, yolov8n, 1–5 epochs), watched over the
+//! WebSocket; then the registered model predicts.
+//!
+//! - one job per task type (SQLite; detect also on PostgreSQL), with a reconnect in the middle
+//!   that must see no gap and no duplicate;
+//! - cancelling a running job stops it within about one batch;
+//! - a server that restarts re-queues and finishes the job it was running (SQLite);
+//! - two `annotateforge worker` processes on PostgreSQL: they never share a job, and when
+//!   one is killed mid-training the other resumes its job from the last checkpoint.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use af_db::Backend;
+use axum::http::StatusCode;
+use common::demo::demo_project;
+use common::TestApp;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A test server whose worker runs in-process, with fast heartbeats and every batch reported.
+async fn app_with_worker(backend: Backend) -> (TestApp, tokio::sync::oneshot::Sender<()>) {
+    let app = TestApp::with_config(backend, tune).await;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = app.state.clone();
+    tokio::spawn(async move {
+        annotateforge::jobs::queue::run_worker(state, async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    (app, tx)
+}
+
+fn tune(c: &mut annotateforge::Config) {
+    c.device = af_core::Device::Cpu;
+    c.jobs.heartbeat_interval = Duration::from_millis(300);
+    c.jobs.stale_after = Duration::from_millis(1500);
+    c.jobs.poll_interval = Duration::from_millis(100);
+    c.jobs.batch_event_interval = Duration::ZERO;
+    c.jobs.weights_dir = c.data_dir.join("no-pretrained-weights");
+}
+
+async fn me(app: &TestApp, token: &str) -> i64 {
+    app.get("/api/v1/auth/me", token).await.expect(StatusCode::OK)["id"].as_i64().unwrap()
+}
+
+fn config(task: &str, project: i64, epochs: u32) -> Value {
+    let types = match task {
+        "classify" => json!(["image_class"]),
+        "detect" => json!(["circle", "box", "polygon"]),
+        _ => json!(["polygon", "circle", "box"]),
+    };
+    json!({
+        "name": format!("{task} shapes"),
+        "task_type": task,
+        "projects": [project],
+        "annotation_types": types,
+        "class_mapping": {"circle": 0, "square": 1, "triangle": 2},
+        "split": {"train_ratio": 0.75, "val_ratio": 0.25, "random_seed": 3, "strategy": "split-stratified"},
+        "hyperparameters": {"epochs": epochs, "imgsz": 64, "batch": 4, "seed": 1, "mosaic": 0.0, "warmup_epochs": 0.0}
+    })
+}
+
+async fn connect(addr: SocketAddr, job: i64, token: &str, since: Option<i64>) -> Socket {
+    let since = since.map(|s| format!("&since={s}")).unwrap_or_default();
+    tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/training/ws/{job}?token={token}{since}")).await.unwrap().0
+}
+
+/// The next JSON message, or `None` once the server closed (with its close code).
+async fn next(ws: &mut Socket, limit: Duration) -> Result<Value, Option<CloseCode>> {
+    loop {
+        match tokio::time::timeout(limit, ws.next()).await.expect("a message in time") {
+            Some(Ok(Message::Text(t))) => return Ok(serde_json::from_str(&t).unwrap()),
+            Some(Ok(Message::Close(f))) => return Err(f.map(|f| f.code)),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return Err(None),
+        }
+    }
+}
+
+/// Reads until the server closes; returns the events (not the snapshot) and the close code.
+async fn read_all(ws: &mut Socket, limit: Duration) -> (Vec<Value>, Option<CloseCode>) {
+    let mut out = vec![];
+    loop {
+        match next(ws, limit).await {
+            Ok(v) if v["type"] == "snapshot" => continue,
+            Ok(v) => out.push(v),
+            Err(code) => return (out, code),
+        }
+    }
+}
+
+fn seqs(events: &[Value]) -> Vec<i64> {
+    events.iter().map(|e| e["seq"].as_i64().unwrap()).collect()
+}
+
+fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == ty).collect()
+}
+
+/// Runs one job on the demo shapes and checks the whole stream, the job, its metrics and its
+/// model; reconnects once in the middle when `reconnect`.
+async fn full_job(app: &TestApp, addr: SocketAddr, token: &str, project: i64, task: &str, reconnect: bool) -> i64 {
+    let job = app.post("/api/v1/training/jobs", token, config(task, project, 2)).await.expect(StatusCode::CREATED);
+    let id = job["id"].as_i64().unwrap();
+    let mut ws = connect(addr, id, token, None).await;
+    let snapshot = next(&mut ws, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(snapshot["type"], "snapshot");
+    let limit = Duration::from_secs(240);
+    let mut events = vec![];
+    if reconnect {
+        // Read until training has begun, drop the connection, resume with `since`.
+        loop {
+            let e = next(&mut ws, limit).await.expect("the stream goes on");
+            if e["type"] == "snapshot" {
+                continue;
+            }
+            let started = e["type"] == "epoch_start";
+            events.push(e);
+            if started {
+                break;
+            }
+        }
+        drop(ws);
+        let last = *seqs(&events).last().unwrap();
+        ws = connect(addr, id, token, Some(last)).await;
+    }
+    let (rest, code) = read_all(&mut ws, limit).await;
+    events.extend(rest);
+    assert_eq!(code, Some(CloseCode::Normal), "{task}: the stream ends with a normal close");
+    let n = events.len() as i64;
+    assert_eq!(seqs(&events), (1..=n).collect::<Vec<_>>(), "{task}: every event once, in order: {events:#?}");
+
+    let statuses: Vec<&str> = of_type(&events, "status_change").iter().map(|e| e["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, vec!["pending", "preparing", "training"], "{task}");
+    let starts: Vec<u64> = of_type(&events, "epoch_start").iter().map(|e| e["epoch"].as_u64().unwrap()).collect();
+    assert_eq!(starts, vec![1, 2], "{task}");
+    let ends = of_type(&events, "epoch_complete");
+    assert_eq!(ends.iter().map(|e| e["epoch"].as_u64().unwrap()).collect::<Vec<_>>(), vec![1, 2], "{task}");
+    let headline = if task == "classify" { "top1_accuracy" } else { "map50_95" };
+    for e in &ends {
+        assert!(e["metrics"][headline].is_number(), "{task}: {e}");
+        assert!(e["epoch_time_seconds"].as_f64().unwrap() > 0.0);
+        assert!(e["metric_info"].as_array().unwrap().iter().any(|m| m["name"] == headline));
+    }
+    assert_eq!(ends[1]["progress_percent"], 100.0);
+    let batches = of_type(&events, "batch_progress");
+    assert!(!batches.is_empty(), "{task}: batch progress is streamed");
+    let done = events.last().unwrap();
+    assert_eq!(done["type"], "training_complete", "{task}");
+    let model_id = done["model_id"].as_i64().unwrap();
+    assert!(done["final_metrics"][headline].is_number());
+
+    let job = app.get(&format!("/api/v1/training/jobs/{id}"), token).await.expect(StatusCode::OK);
+    assert_eq!((job["status"].as_str(), job["current_epoch"].as_i64(), job["model_id"].as_i64()), (Some("completed"), Some(2), Some(model_id)));
+    assert_eq!(job["progress_percent"], 100.0);
+    assert_eq!(job["dataset"]["total_images"], 12);
+    assert_eq!(job["dataset"]["train_images"].as_i64().unwrap() + job["dataset"]["val_images"].as_i64().unwrap(), 12);
+    let plugins = job["plugins"].as_array().unwrap();
+    assert_eq!(plugins.len(), 3, "{job}");
+    assert!(plugins.iter().all(|p| p["sha256"].as_str().is_some_and(|s| s.len() == 64)));
+    assert!(plugins.iter().any(|p| p["name"] == "split-stratified"));
+    assert_eq!(job["latest_metrics"]["epoch"], 2);
+    let metrics = app.get(&format!("/api/v1/training/jobs/{id}/metrics"), token).await.expect(StatusCode::OK);
+    assert_eq!(metrics.as_array().unwrap().len(), 2);
+    assert!(metrics[0]["train_loss"].as_f64().unwrap() > 0.0);
+
+    let model = app.get(&format!("/api/v1/models/{model_id}"), token).await.expect(StatusCode::OK);
+    assert_eq!((model["task_type"].as_str(), model["image_size"].as_i64()), (Some(task), Some(64)));
+    assert_eq!(model["classes"], json!(["circle", "square", "triangle"]));
+    assert_eq!(model["training_job_id"].as_i64(), Some(id));
+    assert!(model["base_weights"].as_str().unwrap().contains("scratch"), "{model}");
+    let images = app.get(&format!("/api/v1/projects/{project}/images"), token).await.expect(StatusCode::OK);
+    let image = images["items"][0]["id"].as_i64().unwrap();
+    let p = app.post(&format!("/api/v1/models/{model_id}/predict"), token, json!({"image_id": image, "confidence": 0.0})).await.expect(StatusCode::OK);
+    match task {
+        "classify" => assert_eq!(p["predictions"].as_array().unwrap().len(), 3),
+        "detect" => assert!(p["annotations"].as_array().unwrap().iter().all(|a| a["type"] == "box")),
+        _ => assert!(p["annotations"].as_array().unwrap().iter().all(|a| a["type"] == "polygon")),
+    }
+    assert!(!app.state.storage.job_run_dir(id).exists(), "checkpoints are removed once the model is registered");
+    model_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_job_per_task_type_trains_streams_and_predicts() {
+    let (app, _worker) = app_with_worker(Backend::Sqlite).await;
+    let token = app.user("ann@example.com").await;
+    let project = demo_project(&app.state, me(&app, &token).await, "shapes", 11, 12, 64).await;
+    // One listener per test: stopping it closes the database pool.
+    let (addr, _stop) = app.listen().await;
+    full_job(&app, addr, &token, project, "detect", true).await;
+    full_job(&app, addr, &token, project, "classify", false).await;
+    full_job(&app, addr, &token, project, "segment", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_detect_job_trains_streams_and_predicts() {
+    if af_db::testing::postgres_skipped() {
+        return;
+    }
+    let (app, _worker) = app_with_worker(Backend::Postgres).await;
+    tokio::spawn(annotateforge::jobs::events::listen_postgres(app.state.db.clone(), app.state.jobs.hub.clone()));
+    let token = app.user("ann@example.com").await;
+    let project = demo_project(&app.state, me(&app, &token).await, "shapes", 12, 12, 64).await;
+    let (addr, _stop) = app.listen().await;
+    let model = full_job(&app, addr, &token, project, "detect", true).await;
+    // Transfer learning: a second job starts from the registered model.
+    let job = app.post("/api/v1/training/jobs", &token, {
+        let mut c = config("detect", project, 1);
+        c["base_model"] = json!(model);
+        c
+    })
+    .await
+    .expect(StatusCode::CREATED);
+    let id = job["id"].as_i64().unwrap();
+    let mut ws = connect(addr, id, &token, None).await;
+    let (events, _) = read_all(&mut ws, Duration::from_secs(240)).await;
+    let done = events.last().unwrap();
+    assert_eq!(done["type"], "training_complete", "{events:#?}");
+    let child = app.get(&format!("/api/v1/models/{}", done["model_id"]), &token).await.expect(StatusCode::OK);
+    assert_eq!(child["base_model_id"].as_i64(), Some(model));
+    assert!(child["base_weights"].as_str().unwrap().contains(&format!("model {model}")), "{child}");
+    assert!(events.iter().any(|e| e["type"] == "log" && e["message"].as_str().unwrap().contains("yolov8n.safetensors")), "{events:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_cancelling_a_running_job_stops_it_within_a_batch() {
+    let (app, _worker) = app_with_worker(Backend::Sqlite).await;
+    let token = app.user("ann@example.com").await;
+    let project = demo_project(&app.state, me(&app, &token).await, "shapes", 13, 12, 64).await;
+    let (addr, _stop) = app.listen().await;
+    let id = app.post("/api/v1/training/jobs", &token, config("detect", project, 50)).await.expect(StatusCode::CREATED)["id"].as_i64().unwrap();
+    let mut ws = connect(addr, id, &token, None).await;
+    let mut events = vec![];
+    // Wait for the second batch of the first epoch: training is under way.
+    loop {
+        let e = next(&mut ws, Duration::from_secs(120)).await.expect("the stream goes on");
+        if e["type"] == "snapshot" {
+            continue;
+        }
+        let second_batch = e["type"] == "batch_progress" && e["batch"].as_u64() == Some(2);
+        events.push(e);
+        if second_batch {
+            break;
+        }
+    }
+    let asked = Instant::now();
+    let cancelled = app.delete(&format!("/api/v1/training/jobs/{id}"), &token).await.expect(StatusCode::OK);
+    let took = asked.elapsed();
+    assert_eq!(cancelled["status"], "cancelled");
+    let (rest, code) = read_all(&mut ws, Duration::from_secs(60)).await;
+    assert_eq!(code, Some(CloseCode::Normal));
+    let batches_after = of_type(&rest, "batch_progress").len();
+    assert!(batches_after <= 2, "at most the batch in flight finishes: {rest:#?}");
+    assert!(took < Duration::from_secs(8), "stopped in {took:?}");
+    let last = rest.last().unwrap();
+    assert_eq!((last["type"].as_str(), last["status"].as_str()), (Some("status_change"), Some("cancelled")));
+    assert!(of_type(&rest, "epoch_complete").iter().all(|e| e["epoch"].as_u64() <= Some(1)));
+    let job = app.get(&format!("/api/v1/training/jobs/{id}"), &token).await.expect(StatusCode::OK);
+    assert_eq!((job["status"].as_str(), job["model_id"].as_i64(), job["cancel_requested"].as_bool()), (Some("cancelled"), None, Some(false)));
+    // The worker is free again: the next job runs.
+    let next_job = app.post("/api/v1/training/jobs", &token, config("classify", project, 1)).await.expect(StatusCode::CREATED)["id"].as_i64().unwrap();
+    let mut ws = connect(addr, next_job, &token, None).await;
+    let (events, _) = read_all(&mut ws, Duration::from_secs(240)).await;
+    assert_eq!(events.last().unwrap()["type"], "training_complete");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_restarted_server_finishes_the_job_it_was_running() {
+    let app = TestApp::with_config(Backend::Sqlite, tune).await;
+    let token = app.user("ann@example.com").await;
+    let project = demo_project(&app.state, me(&app, &token).await, "shapes", 14, 12, 64).await;
+    let id = app.post("/api/v1/training/jobs", &token, config("classify", project, 1)).await.expect(StatusCode::CREATED)["id"].as_i64().unwrap();
+    // The previous life of this server claimed it and died.
+    let ev = annotateforge::jobs::JobEvent::info("claimed by the old process").to_new();
+    af_db::jobs::claim(&app.state.db, "old-process", |_| ev).await.unwrap().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = app.state.clone();
+    tokio::spawn(annotateforge::jobs::queue::run_worker(state, async move {
+        let _ = rx.await;
+    }));
+    let (addr, _stop) = app.listen().await;
+    let mut ws = connect(addr, id, &token, None).await;
+    let (events, _) = read_all(&mut ws, Duration::from_secs(240)).await;
+    let statuses: Vec<&str> = of_type(&events, "status_change").iter().map(|e| e["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, vec!["pending", "pending", "preparing", "training"], "{events:#?}");
+    assert!(events.iter().any(|e| e["message"].as_str().is_some_and(|m| m.contains("restarted"))));
+    assert_eq!(events.last().unwrap()["type"], "training_complete");
+    let job = app.get(&format!("/api/v1/training/jobs/{id}"), &token).await.expect(StatusCode::OK);
+    assert_eq!((job["status"].as_str(), job["attempts"].as_i64()), (Some("completed"), Some(2)));
+    drop(tx);
+}
+
+/// An `annotateforge worker` process on the test's PostgreSQL database and data directory.
+fn spawn_worker(app: &TestApp, name: &str) -> Child {
+    let log = std::fs::File::create(app.state.storage.root().join(format!("{name}.log"))).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_annotateforge"))
+        .arg("worker")
+        .env("DATABASE_URL", app.state.config.database_url.expose())
+        .env("AF_DATA_DIR", app.state.storage.root())
+        .env("AF_DEVICE", "cpu")
+        .env("AF_HEARTBEAT_SECONDS", "0.3")
+        .env("AF_STALE_AFTER_SECONDS", "1.5")
+        .env("AF_WEIGHTS_DIR", app.state.storage.root().join("no-pretrained-weights"))
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start an annotateforge worker")
+}
+
+/// The worker id in a claim message (`started by worker host:pid:nonce`).
+fn worker_of(message: &str) -> String {
+    message.split("worker ").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap_or_default().to_string()
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_killed_worker_s_job_finishes_on_another_and_no_job_runs_twice() {
+    if af_db::testing::postgres_skipped() {
+        return;
+    }
+    let app = TestApp::with_config(Backend::Postgres, tune).await;
+    tokio::spawn(annotateforge::jobs::events::listen_postgres(app.state.db.clone(), app.state.jobs.hub.clone()));
+    let token = app.user("ann@example.com").await;
+    let project = demo_project(&app.state, me(&app, &token).await, "shapes", 15, 12, 64).await;
+    let (addr, _stop) = app.listen().await;
+    let mut a = Killed(spawn_worker(&app, "worker-a"));
+    let long = app.post("/api/v1/training/jobs", &token, config("detect", project, 5)).await.expect(StatusCode::CREATED)["id"].as_i64().unwrap();
+    let mut ws = connect(addr, long, &token, None).await;
+    let mut before = vec![];
+    loop {
+        let e = next(&mut ws, Duration::from_secs(240)).await.expect("worker A trains");
+        if e["type"] == "snapshot" {
+            continue;
+        }
+        let second = e["type"] == "epoch_complete" && e["epoch"].as_u64() == Some(2);
+        before.push(e);
+        if second {
+            break;
+        }
+    }
+    // Worker B joins while A trains: it must leave A's job alone and take the next one.
+    let _b = Killed(spawn_worker(&app, "worker-b"));
+    let short = app.post("/api/v1/training/jobs", &token, config("classify", project, 1)).await.expect(StatusCode::CREATED)["id"].as_i64().unwrap();
+    // A dies without a chance to say anything.
+    a.0.kill().unwrap();
+    a.0.wait().unwrap();
+    let (after, code) = read_all(&mut ws, Duration::from_secs(300)).await;
+    assert_eq!(code, Some(CloseCode::Normal));
+    let mut all = before.clone();
+    all.extend(after.iter().cloned());
+    assert_eq!(seqs(&all), (1..=all.len() as i64).collect::<Vec<_>>(), "no gap, no duplicate across the failover");
+    let statuses: Vec<(&str, &str)> =
+        of_type(&all, "status_change").iter().map(|e| (e["status"].as_str().unwrap(), e["message"].as_str().unwrap_or(""))).collect();
+    assert_eq!(statuses.iter().map(|s| s.0).collect::<Vec<_>>(), vec!["pending", "preparing", "training", "pending", "preparing", "training"], "{statuses:#?}");
+    assert!(statuses[3].1.contains("heartbeats"), "{statuses:?}");
+    let (first_worker, second_worker) = (worker_of(statuses[1].1), worker_of(statuses[4].1));
+    assert_ne!(first_worker, second_worker, "another worker resumed it");
+    // It resumed after the last checkpoint: no epoch before 3 ran again.
+    let resumed_starts: Vec<u64> = of_type(&after, "epoch_start").iter().map(|e| e["epoch"].as_u64().unwrap()).collect();
+    assert!(resumed_starts.first().is_some_and(|&e| e >= 3), "{resumed_starts:?}");
+    assert_eq!(resumed_starts.last(), Some(&5));
+    assert!(after.iter().any(|e| e["type"] == "log" && e["message"].as_str().unwrap().contains("resuming after epoch")), "{after:#?}");
+    assert_eq!(after.last().unwrap()["type"], "training_complete");
+    let job = app.get(&format!("/api/v1/training/jobs/{long}"), &token).await.expect(StatusCode::OK);
+    assert_eq!((job["status"].as_str(), job["attempts"].as_i64(), job["current_epoch"].as_i64()), (Some("completed"), Some(2), Some(5)));
+    assert_eq!(app.get(&format!("/api/v1/training/jobs/{long}/metrics"), &token).await.expect(StatusCode::OK).as_array().unwrap().len(), 5);
+
+    // The short job ran exactly once, on B.
+    let mut ws = connect(addr, short, &token, None).await;
+    let (events, _) = read_all(&mut ws, Duration::from_secs(240)).await;
+    assert_eq!(events.last().unwrap()["type"], "training_complete", "{events:#?}");
+    let claims: Vec<&str> = of_type(&events, "status_change").iter().filter(|e| e["status"] == "preparing").map(|e| e["message"].as_str().unwrap()).collect();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(worker_of(claims[0]), second_worker, "B took the short job while A's was held");
+    let job = app.get(&format!("/api/v1/training/jobs/{short}"), &token).await.expect(StatusCode::OK);
+    assert_eq!(job["attempts"], 1);
+}
