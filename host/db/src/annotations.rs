@@ -5,16 +5,23 @@ use af_core::{AnnotationSource, AnnotationType};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
-use crate::{on_pool, Db, DbError, DbResult, Page};
+use crate::{on_pool, Db, DbError, DbResult, Page, WithTotal};
 
+/// The stored JSON text of `data`, passed through without parsing (see [`Annotation`]).
+pub type RawJson = Box<serde_json::value::RawValue>;
+
+/// A stored annotation. `D` is how `data` is decoded: a parsed [`serde_json::Value`] (the
+/// default, for code that reads shapes) or [`RawJson`], the stored text as it is, for list
+/// endpoints that only pass it on (parsing and re-serialising every shape of a page was a
+/// large part of their cost).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct Annotation {
+pub struct Annotation<D = serde_json::Value> {
     pub id: i64,
     pub image_id: i64,
     pub project_id: i64,
     #[sqlx(rename = "type", try_from = "String")]
     pub ty: AnnotationType,
-    pub data: Json<serde_json::Value>,
+    pub data: Json<D>,
     pub class_label: String,
     pub confidence: Option<f64>,
     #[sqlx(try_from = "String")]
@@ -82,19 +89,46 @@ pub async fn get(db: &Db, id: i64) -> DbResult<Annotation> {
     Ok(on_pool!(db, pool => sqlx::query_as::<_, Annotation>(SQL).bind(id).fetch_one(pool).await)?)
 }
 
-pub async fn list_by_image(db: &Db, image_id: i64) -> DbResult<Vec<Annotation>> {
+/// The image's annotations in creation order, `data` as stored.
+pub async fn list_by_image(db: &Db, image_id: i64) -> DbResult<Vec<Annotation<RawJson>>> {
     const SQL: &str = concat!(annotation_select!(), "where image_id = $1 order by id");
-    Ok(on_pool!(db, pool => sqlx::query_as::<_, Annotation>(SQL).bind(image_id).fetch_all(pool).await)?)
+    Ok(on_pool!(db, pool => sqlx::query_as::<_, Annotation<RawJson>>(SQL).bind(image_id).fetch_all(pool).await)?)
 }
 
-/// One page of a project's annotations in creation order, and the project's total.
-pub async fn list_by_project(db: &Db, project_id: i64, page: Page) -> DbResult<(Vec<Annotation>, i64)> {
-    const SQL: &str = concat!(annotation_select!(), "where project_id = $1 order by id limit $2 offset $3");
+/// One page of a project's annotations in creation order (`data` as stored), and the
+/// project's total. The total rides along as a column of the page's rows (one statement,
+/// one round trip); only a page past the end needs a separate count.
+pub async fn list_by_project(db: &Db, project_id: i64, page: Page) -> DbResult<(Vec<Annotation<RawJson>>, i64)> {
+    // SQLite reads the whole row of every skipped one under OFFSET; skipping over the
+    // covering index and fetching only the page's rows by id is ~1.5x faster there. PostgreSQL
+    // plans that form as a hash join over the whole table, so it keeps the plain one.
+    const SQLITE: &str = concat!(
+        "select id, image_id, project_id, type, data, class_label, confidence, source, created_by, created_at, updated_at, ",
+        "(select count(*) from annotations where project_id = $1) as total from annotations ",
+        "where id in (select id from annotations where project_id = $1 order by id limit $2 offset $3) order by id"
+    );
+    const POSTGRES: &str = concat!(
+        "select id, image_id, project_id, type, data, class_label, confidence, source, created_by, created_at, updated_at, ",
+        "(select count(*) from annotations where project_id = $1) as total from annotations ",
+        "where project_id = $1 order by id limit $2 offset $3"
+    );
     const COUNT: &str = "select count(*) from annotations where project_id = $1";
+    let sql = match db {
+        Db::Sqlite(_) => SQLITE,
+        Db::Postgres(_) => POSTGRES,
+    };
     on_pool!(db, pool => {
-        let rows = sqlx::query_as::<_, Annotation>(SQL).bind(project_id).bind(page.limit()).bind(page.offset()).fetch_all(pool).await?;
-        let total: i64 = sqlx::query_scalar(COUNT).bind(project_id).fetch_one(pool).await?;
-        Ok((rows, total))
+        let rows = sqlx::query_as::<_, WithTotal<Annotation<RawJson>>>(sql)
+            .bind(project_id)
+            .bind(page.limit())
+            .bind(page.offset())
+            .fetch_all(pool)
+            .await?;
+        let total = match rows.first() {
+            Some(r) => r.total,
+            None => sqlx::query_scalar(COUNT).bind(project_id).fetch_one(pool).await?,
+        };
+        Ok((rows.into_iter().map(|r| r.row).collect(), total))
     })
 }
 

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{on_pool, Db, DbError, DbResult, Page};
+use crate::{on_pool, Db, DbError, DbResult, Page, WithTotal};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Image {
@@ -96,14 +96,22 @@ pub async fn get(db: &Db, id: i64) -> DbResult<Image> {
     Ok(on_pool!(db, pool => sqlx::query_as::<_, Image>(SQL).bind(id).fetch_one(pool).await)?)
 }
 
-/// One page of a project's images in upload order, and the project's total.
+/// One page of a project's images in upload order, and the project's total (a column of the
+/// page's rows, so one round trip; a page past the end counts separately).
 pub async fn list(db: &Db, project_id: i64, page: Page) -> DbResult<(Vec<Image>, i64)> {
-    const SQL: &str = concat!(image_select!(), "where i.project_id = $1 order by i.id limit $2 offset $3");
+    const SQL: &str = "select i.id, i.project_id, i.filename, i.storage_key, i.content_type, i.width, i.height, \
+         i.size_bytes, i.sha256, i.class_label, i.created_at, i.updated_at, \
+         (select count(*) from annotations a where a.image_id = i.id) as annotation_count, \
+         (select count(*) from images c where c.project_id = $1) as total \
+         from images i where i.project_id = $1 order by i.id limit $2 offset $3";
     const COUNT: &str = "select count(*) from images where project_id = $1";
     on_pool!(db, pool => {
-        let rows = sqlx::query_as::<_, Image>(SQL).bind(project_id).bind(page.limit()).bind(page.offset()).fetch_all(pool).await?;
-        let total: i64 = sqlx::query_scalar(COUNT).bind(project_id).fetch_one(pool).await?;
-        Ok((rows, total))
+        let rows = sqlx::query_as::<_, WithTotal<Image>>(SQL).bind(project_id).bind(page.limit()).bind(page.offset()).fetch_all(pool).await?;
+        let total = match rows.first() {
+            Some(r) => r.total,
+            None => sqlx::query_scalar(COUNT).bind(project_id).fetch_one(pool).await?,
+        };
+        Ok((rows.into_iter().map(|r| r.row).collect(), total))
     })
 }
 

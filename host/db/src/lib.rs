@@ -182,6 +182,14 @@ impl Db {
     }
 }
 
+/// A row of a paged list with the list's total count as one more column (`total`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct WithTotal<T> {
+    #[sqlx(flatten)]
+    pub row: T,
+    pub total: i64,
+}
+
 /// Page `page` (1-based) of `per_page` rows: the `limit`/`offset` pair to bind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {

@@ -99,6 +99,14 @@ async fn images_skip_duplicates_and_cascade(backend: Backend) {
     assert_eq!((page.len(), total, page[0].annotation_count), (1, 2, 1));
     let (annots, total) = annotations::list_by_project(&t.db, p, Page { page: 1, per_page: 10 }).await.unwrap();
     assert_eq!((annots.len(), total), (1, 1));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(annots[0].data.0.get()).unwrap(), ann.data);
+    // A page past the end is empty but still knows the totals.
+    let (annots, total) = annotations::list_by_project(&t.db, p, Page { page: 2, per_page: 10 }).await.unwrap();
+    assert_eq!((annots.len(), total), (0, 1));
+    let (page, total) = images::list(&t.db, p, Page { page: 2, per_page: 2 }).await.unwrap();
+    assert_eq!((page.len(), total), (0, 2));
+    let (page, total) = images::list(&t.db, p, Page { page: 2, per_page: 1 }).await.unwrap();
+    assert_eq!((page.len(), total), (1, 2));
 
     let mut changed = ann.clone();
     changed.class_label = "dog".into();

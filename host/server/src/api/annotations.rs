@@ -3,6 +3,7 @@
 //! image with `af_core` before they are stored; a bad value is a 422 naming its field.
 
 use af_core::{AnnotationData, AnnotationSource, AnnotationType, ProjectRole};
+use af_db::annotations::RawJson;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -33,8 +34,9 @@ pub struct AnnotationResponse {
     pub ty: AnnotationType,
     /// `circle`: `{x, y, size}` (centre, radius); `box`/`rectangle`: `{corners: [[x, y] ×4]}`;
     /// `polygon`: `{points: [[x, y], …]}` — image pixels, clipped to the image.
+    // JSON text: lists pass the stored text through without parsing it.
     #[schema(value_type = Object)]
-    pub data: Value,
+    pub data: RawJson,
     pub class_label: String,
     pub confidence: Option<f64>,
     pub source: AnnotationSource,
@@ -43,14 +45,14 @@ pub struct AnnotationResponse {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<af_db::annotations::Annotation> for AnnotationResponse {
-    fn from(a: af_db::annotations::Annotation) -> Self {
+impl AnnotationResponse {
+    fn new<D>(a: af_db::annotations::Annotation<D>, data: impl FnOnce(D) -> RawJson) -> Self {
         AnnotationResponse {
             id: a.id,
             image_id: a.image_id,
             project_id: a.project_id,
             ty: a.ty,
-            data: a.data.0,
+            data: data(a.data.0),
             class_label: a.class_label,
             confidence: a.confidence,
             source: a.source,
@@ -58,6 +60,19 @@ impl From<af_db::annotations::Annotation> for AnnotationResponse {
             created_at: a.created_at,
             updated_at: a.updated_at,
         }
+    }
+}
+
+impl From<af_db::annotations::Annotation> for AnnotationResponse {
+    fn from(a: af_db::annotations::Annotation) -> Self {
+        // Serialising a `Value` cannot fail (its map keys are strings).
+        Self::new(a, |v| serde_json::value::to_raw_value(&v).expect("a JSON value serialises"))
+    }
+}
+
+impl From<af_db::annotations::Annotation<RawJson>> for AnnotationResponse {
+    fn from(a: af_db::annotations::Annotation<RawJson>) -> Self {
+        Self::new(a, |raw| raw)
     }
 }
 
