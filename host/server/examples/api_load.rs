@@ -22,6 +22,9 @@ struct Args {
     annotations: usize,
     list_requests: usize,
     label: String,
+    /// A shell command run after the write phases and before the list phases (the bench
+    /// script passes PostgreSQL's `ANALYZE`, which autovacuum would run within its naptime).
+    before_lists: Option<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -32,6 +35,7 @@ fn parse_args() -> anyhow::Result<Args> {
         annotations: 10_000,
         list_requests: 3_000,
         label: "server".into(),
+        before_lists: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -43,7 +47,8 @@ fn parse_args() -> anyhow::Result<Args> {
             "--annotations" => a.annotations = value()?.parse()?,
             "--list-requests" => a.list_requests = value()?.parse()?,
             "--label" => a.label = value()?,
-            other => bail!("unknown flag {other} (--url, --clients, --images, --annotations, --list-requests, --label)"),
+            "--before-lists" => a.before_lists = Some(value()?),
+            other => bail!("unknown flag {other} (--url, --clients, --images, --annotations, --list-requests, --label, --before-lists)"),
         }
     }
     // Loopback only: this is a load generator.
@@ -195,6 +200,13 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await;
+
+    if let Some(cmd) = &args.before_lists {
+        let status = std::process::Command::new("sh").arg("-c").arg(cmd).status().context("running --before-lists")?;
+        if !status.success() {
+            bail!("--before-lists `{cmd}` failed: {status}");
+        }
+    }
 
     let total_annotations = check(http.get(format!("{base}/api/v1/projects/{pid}/annotations?per_page=1")).bearer_auth(&token).send().await?).await?["total"]
         .as_i64()
