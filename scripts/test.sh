@@ -21,7 +21,9 @@ fi
 
 if [ -f tests/browser/run.mjs ]; then
   step "browser end-to-end tests (headless Chromium)"
-  cargo build --bin annotateforge
+  # `cargo test` above already built the binary (integration tests run it); a separate
+  # `cargo build` would compile wasmtime and sqlx again under another feature set.
+  [ -x "$CARGO_TARGET_DIR/debug/annotateforge" ] || cargo build --bin annotateforge
   node tests/browser/run.mjs
 fi
 
