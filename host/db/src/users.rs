@@ -22,9 +22,24 @@ pub async fn create(db: &Db, email: &str, password_hash: &str) -> DbResult<User>
         values ($1, $2, case when exists (select 1 from users) then 'user' else 'admin' end) \
         returning id, email, role, created_at, updated_at";
     let email = email.to_lowercase();
-    let user = on_pool!(db, pool => sqlx::query_as::<_, User>(SQL).bind(&email).bind(password_hash).fetch_one(pool).await)?;
+    let user = match db {
+        // One statement is atomic on SQLite: writers are serialised.
+        Db::Sqlite(pool) => sqlx::query_as::<_, User>(SQL).bind(&email).bind(password_hash).fetch_one(pool).await?,
+        // Under READ COMMITTED two concurrent first sign-ups would both see no users and both
+        // become admin; a transaction-scoped advisory lock serialises sign-ups (they are rare).
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("select pg_advisory_xact_lock($1)").bind(SIGN_UP_LOCK).execute(&mut *tx).await?;
+            let user = sqlx::query_as::<_, User>(SQL).bind(&email).bind(password_hash).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            user
+        }
+    };
     Ok(user)
 }
+
+/// The advisory-lock key of sign-ups on PostgreSQL (any constant no other code uses).
+const SIGN_UP_LOCK: i64 = 0x4146_5f75_7365_7273; // "AF_users"
 
 pub async fn get(db: &Db, id: i64) -> DbResult<User> {
     const SQL: &str = "select id, email, role, created_at, updated_at from users where id = $1";

@@ -32,6 +32,22 @@ async fn first_user_is_admin_and_emails_are_unique(backend: Backend) {
     assert!(matches!(users::get(&t.db, 9999).await, Err(DbError::NotFound)));
 }
 
+async fn concurrent_first_users_make_exactly_one_admin(backend: Backend) {
+    let t = TestDb::new(backend).await;
+    // Several rounds on an empty table: a race needs the inserts to overlap, which one round
+    // may not hit.
+    for round in 0..5 {
+        let creates = (0..16).map(|i| {
+            let db = t.db.clone();
+            tokio::spawn(async move { users::create(&db, &format!("r{round}u{i}@x"), "h").await.unwrap() })
+        });
+        let made: Vec<_> = futures::future::join_all(creates).await.into_iter().map(Result::unwrap).collect();
+        let admins = made.iter().filter(|u| u.role == UserRole::Admin).count();
+        assert_eq!(admins, 1, "round {round}: {made:?}");
+        af_db::on_pool!(&t.db, pool => sqlx::query("delete from users").execute(pool).await.map(|_| ())).unwrap();
+    }
+}
+
 async fn projects_are_listed_by_membership(backend: Backend) {
     let t = TestDb::new(backend).await;
     let admin = users::create(&t.db, "admin@x", "h").await.unwrap();
@@ -142,6 +158,7 @@ async fn annotations_need_an_existing_image(backend: Backend) {
 
 backend_tests!(
     first_user_is_admin_and_emails_are_unique,
+    concurrent_first_users_make_exactly_one_admin,
     projects_are_listed_by_membership,
     orphan_projects_are_adopted,
     images_skip_duplicates_and_cascade,

@@ -126,6 +126,22 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
+/// The authenticated caller if the request carries a token (`None` without one); a token
+/// that is present but invalid is still rejected.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<AuthUser>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if token_from_parts(parts).is_none() {
+            return Ok(MaybeUser(None));
+        }
+        AuthUser::from_request_parts(parts, state).await.map(|u| MaybeUser(Some(u)))
+    }
+}
+
 /// The caller's role in a project, if they need at least `needed`: 404 when the project is
 /// absent or invisible to them, 403 when visible but their role is too low. Admins act as
 /// owners everywhere.

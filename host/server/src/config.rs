@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// Create the demo project (generated shapes, annotated) if it does not exist yet.
     #[arg(long, env = "AF_DEMO")]
     pub demo: bool,
+    /// Only the first account signs itself up; after that an admin creates accounts
+    /// (`POST /api/v1/auth/register` with the admin's token) [default: anyone may sign up].
+    #[arg(long, env = "AF_CLOSED_REGISTRATION")]
+    pub closed_registration: bool,
     #[command(flatten)]
     pub jobs: JobArgs,
 }
@@ -102,6 +106,7 @@ struct FileConfig {
     max_import_bytes: Option<u64>,
     frontend_dir: Option<PathBuf>,
     demo: Option<bool>,
+    closed_registration: Option<bool>,
     no_worker: Option<bool>,
     job_concurrency: Option<usize>,
     heartbeat_seconds: Option<f64>,
@@ -146,6 +151,8 @@ pub struct Config {
     pub max_import_bytes: u64,
     pub frontend_dir: Option<PathBuf>,
     pub demo: bool,
+    /// Sign-up needs an admin's token once an account exists.
+    pub closed_registration: bool,
     pub jobs: JobSettings,
 }
 
@@ -264,6 +271,7 @@ impl Config {
             max_import_bytes: args.max_import_bytes.or(file.max_import_bytes).unwrap_or(2 << 30),
             frontend_dir,
             demo: args.demo || file.demo.unwrap_or(false),
+            closed_registration: args.closed_registration || file.closed_registration.unwrap_or(false),
         })
     }
 
@@ -280,6 +288,7 @@ impl Config {
             max_import_bytes: 2 << 30,
             frontend_dir: None,
             demo: false,
+            closed_registration: false,
             jobs: JobSettings::defaults(data_dir),
         }
     }

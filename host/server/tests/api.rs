@@ -54,6 +54,30 @@ async fn auth_register_login_me(backend: Backend) {
     app.call(Method::GET, &format!("/api/v1/auth/me?token={token}"), None, None).await.expect(StatusCode::OK);
 }
 
+async fn closed_registration_lets_only_admins_create_accounts(backend: Backend) {
+    let app = TestApp::with_config(backend, |c| c.closed_registration = true).await;
+    let register = |email: &str| json!({"email": email, "password": "password123"});
+    // The first account still signs itself up (someone has to), and is the admin.
+    let first = app.call(Method::POST, "/api/v1/auth/register", None, Some(register("root@example.com"))).await.expect(StatusCode::CREATED);
+    assert_eq!(first["role"], "admin");
+    let refused = app.call(Method::POST, "/api/v1/auth/register", None, Some(register("walk-in@example.com"))).await.expect(StatusCode::FORBIDDEN);
+    assert!(refused["error"]["message"].as_str().unwrap().contains("registration is closed"), "{refused}");
+    app.call(Method::POST, "/api/v1/auth/login", None, Some(register("walk-in@example.com"))).await.expect(StatusCode::UNAUTHORIZED);
+
+    let login = |email: &str| {
+        let body = register(email);
+        let app = &app;
+        async move { app.call(Method::POST, "/api/v1/auth/login", None, Some(body)).await.expect(StatusCode::OK)["access_token"].as_str().unwrap().to_string() }
+    };
+    let admin = login("root@example.com").await;
+    let made = app.call(Method::POST, "/api/v1/auth/register", Some(&admin), Some(register("ann@example.com"))).await.expect(StatusCode::CREATED);
+    assert_eq!(made["role"], "user");
+    // A plain user cannot invite, and a bad token is an error rather than an anonymous sign-up.
+    let ann = login("ann@example.com").await;
+    app.call(Method::POST, "/api/v1/auth/register", Some(&ann), Some(register("friend@example.com"))).await.expect(StatusCode::FORBIDDEN);
+    app.call(Method::POST, "/api/v1/auth/register", Some("not.a.token"), Some(register("friend@example.com"))).await.expect(StatusCode::UNAUTHORIZED);
+}
+
 async fn projects_are_private_to_members(backend: Backend) {
     let app = TestApp::new(backend).await;
     let (admin, ann, bob) = app.users().await;
@@ -348,6 +372,7 @@ async fn real_server_round_trip(backend: Backend) {
 
 backend_tests!(
     auth_register_login_me,
+    closed_registration_lets_only_admins_create_accounts,
     projects_are_private_to_members,
     images_upload_list_download_label_delete,
     bad_uploads_are_rejected_and_change_nothing,

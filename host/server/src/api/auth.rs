@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{dummy_hash, hash_password, verify_password, AuthUser};
+use crate::auth::{dummy_hash, hash_password, verify_password, AuthUser, MaybeUser};
 use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
 use crate::state::AppState;
@@ -66,12 +66,17 @@ fn check_credentials(c: &Credentials) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Creates an account. The first account becomes the admin and owns the demo project.
+/// Creates an account. The first account becomes the admin and owns the demo project. With
+/// closed registration (`--closed-registration`), later accounts are created by an admin
+/// (this request with the admin's token).
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = Credentials,
-    responses((status = 201, body = UserResponse), (status = 409, body = crate::error::ErrorBody),
-              (status = 422, body = crate::error::ErrorBody)))]
-async fn register(State(state): State<AppState>, AppJson(body): AppJson<Credentials>) -> AppResult<(StatusCode, AppJson<UserResponse>)> {
+    responses((status = 201, body = UserResponse), (status = 403, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn register(State(state): State<AppState>, MaybeUser(caller): MaybeUser, AppJson(body): AppJson<Credentials>) -> AppResult<(StatusCode, AppJson<UserResponse>)> {
     check_credentials(&body)?;
+    if state.config.closed_registration && !caller.as_ref().is_some_and(AuthUser::is_admin) && af_db::users::count(&state.db).await? > 0 {
+        return Err(AppError::Forbidden("registration is closed on this server: ask an administrator to create your account".into()));
+    }
     // argon2 takes tens of milliseconds of CPU on purpose; keep it off the async workers.
     let password = body.password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(anyhow::Error::from)??;
