@@ -44,7 +44,7 @@ impl AppState {
         let jwt = Arc::new(JwtKeys::new(&secret, config.token_ttl_hours));
         let plugins = Arc::new(PluginRegistry::new(Some(storage.plugin_cache_dir()), config.jobs.plugin_limits)?);
         let device = af_engine::parse_device(&config.device.to_string())?;
-        let jobs = Arc::new(JobsRuntime::new(ModelCache::new(config.jobs.model_cache_size, device), Some(storage.plugin_cache_dir())));
+        let jobs = Arc::new(JobsRuntime::new(ModelCache::new(config.jobs.model_cache_size, device)));
         Ok(AppState { db, config: Arc::new(config), storage, jwt, jobs, plugins })
     }
 }

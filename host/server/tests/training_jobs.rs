@@ -234,6 +234,70 @@ async fn postgres_a_detect_job_trains_streams_and_predicts() {
     assert!(events.iter().any(|e| e["type"] == "log" && e["message"].as_str().unwrap().contains("yolov8n.safetensors")), "{events:#?}");
 }
 
+/// Waits for a job to reach a final status; returns the job.
+async fn finished(app: &TestApp, token: &str, id: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let job = app.get(&format!("/api/v1/training/jobs/{id}"), token).await.expect(StatusCode::OK);
+        if ["completed", "failed", "cancelled"].contains(&job["status"].as_str().unwrap()) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} did not finish: {job}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_splitter_an_admin_made_default_is_what_the_next_job_runs_with() {
+    let (app, _worker) = app_with_worker(Backend::Sqlite).await;
+    let (admin, ann, _) = app.users().await;
+    let project = demo_project(&app.state, me(&app, &ann).await, "shapes", 13, 12, 64).await;
+    let mut cfg = config("detect", project, 1);
+    cfg["split"] = json!({"train_ratio": 0.75, "val_ratio": 0.25, "random_seed": 3});
+
+    // A bad plugin choice is refused when the job is created, naming the field.
+    let mut bad = cfg.clone();
+    bad["plugins"] = json!({"converter": {"name": "converter-nothing"}});
+    let r = app.post("/api/v1/training/jobs", &ann, bad).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r["error"]["details"]["field"], "plugins.converter.name", "{r}");
+
+    // An admin uploads a splitter (ids divisible by 4 go to val) and makes it the default.
+    let bytes = std::fs::read(af_plugin_host::builtins::test_plugin_path("af-test-split-modulo")).unwrap();
+    let (content_type, body) = common::multipart("file", &[("split_modulo.wasm", &bytes)]);
+    let req = axum::http::Request::builder()
+        .method(axum::http::Method::POST)
+        .uri("/api/v1/plugins")
+        .header(axum::http::header::AUTHORIZATION, format!("Bearer {admin}"))
+        .header(axum::http::header::CONTENT_TYPE, content_type)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let uploaded = app.send(req).await.expect(StatusCode::CREATED);
+    let req = axum::http::Request::builder()
+        .method(axum::http::Method::PUT)
+        .uri("/api/v1/plugins/defaults/splitter")
+        .header(axum::http::header::AUTHORIZATION, format!("Bearer {admin}"))
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(json!({"plugin_id": uploaded["id"]}).to_string()))
+        .unwrap();
+    app.send(req).await.expect(StatusCode::OK);
+
+    // The next job, run by the worker, records and uses it.
+    let id = app.post("/api/v1/training/jobs", &ann, cfg).await.expect(StatusCode::CREATED)["id"].as_i64().unwrap();
+    let job = finished(&app, &ann, id).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let splitter = job["plugins"].as_array().unwrap().iter().find(|p| p["kind"] == "splitter").cloned().unwrap();
+    assert_eq!((&splitter["name"], &splitter["sha256"]), (&json!("split-modulo"), &uploaded["sha256"]), "{job}");
+    let images: Vec<i64> = app.get(&format!("/api/v1/projects/{project}/images?per_page=100"), &ann).await.expect(StatusCode::OK)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    let expected_val = images.iter().filter(|&&id| id % 4 == 0).count() as i64;
+    assert!(expected_val > 0);
+    assert_eq!(job["dataset"]["val_images"].as_i64(), Some(expected_val), "{job}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_cancelling_a_running_job_stops_it_within_a_batch() {
     let (app, _worker) = app_with_worker(Backend::Sqlite).await;

@@ -303,6 +303,9 @@ async fn check_with_data(state: &AppState, user: &AuthUser, raw: &Value, config:
 async fn create_job(State(state): State<AppState>, user: AuthUser, AppJson(raw): AppJson<Value>) -> AppResult<(StatusCode, AppJson<JobResponse>)> {
     let mut config = JobConfig::parse(&raw, Utc::now()).map_err(unprocessable)?;
     check_with_data(&state, &user, &raw, &mut config).await?;
+    // Plugin choices (name, version, options) are checked now; which plugins the job runs with
+    // is decided, and recorded, when a worker starts it (so a new default reaches it).
+    state.plugins.resolve(&state.db, &config).await?;
     let new = NewJob {
         name: config.name.clone(),
         description: config.description.clone(),

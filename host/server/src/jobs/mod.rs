@@ -22,7 +22,6 @@ pub mod defaults;
 pub mod events;
 pub mod inference;
 pub mod pipeline;
-pub mod plugins;
 pub mod prelabel;
 pub mod queue;
 pub mod registry;
@@ -33,8 +32,7 @@ use std::sync::{Arc, Mutex};
 use af_db::jobs::{Job, JobUpdate, StoredEvent};
 use af_db::{Db, DbResult};
 use af_engine::train::CancelToken;
-use af_plugin_host::{HostConfig, Plugin, PluginHost};
-use tokio::sync::{Notify, OnceCell};
+use tokio::sync::Notify;
 
 use crate::state::AppState;
 
@@ -92,39 +90,16 @@ pub struct JobsRuntime {
     pub models: ModelCache,
     running: Mutex<HashMap<i64, StopFlag>>,
     pub queued: Notify,
-    plugin_cache: Option<std::path::PathBuf>,
-    plugins: OnceCell<(PluginHost, Vec<Plugin>)>,
 }
 
 impl JobsRuntime {
-    /// `plugin_cache`: where compiled plugins are cached on disk (`None`: memory only).
-    pub fn new(models: ModelCache, plugin_cache: Option<std::path::PathBuf>) -> Self {
+    pub fn new(models: ModelCache) -> Self {
         JobsRuntime {
             hub: EventHub::new(),
             models,
             running: Mutex::new(HashMap::new()),
             queued: Notify::new(),
-            plugin_cache,
-            plugins: OnceCell::new(),
         }
-    }
-
-    /// The plugin runtime and the installed plugins, loaded (and compiled) on first use.
-    pub async fn installed_plugins(&self) -> Result<Vec<Plugin>, String> {
-        let cache = self.plugin_cache.clone();
-        let (_, plugins) = self
-            .plugins
-            .get_or_try_init(|| async move {
-                tokio::task::spawn_blocking(move || {
-                    let host = PluginHost::new(HostConfig { cache_dir: cache, ..Default::default() }).map_err(|e| e.to_string())?;
-                    let plugins = plugins::installed(&host)?;
-                    Ok::<_, String>((host, plugins))
-                })
-                .await
-                .map_err(|e| format!("loading the plugins crashed: {e}"))?
-            })
-            .await?;
-        Ok(plugins.clone())
     }
 
     /// Registers a job this process now runs; its flag stops it.

@@ -27,11 +27,12 @@ use af_db::jobs::{Job, JobUpdate, NewEpochMetrics};
 use af_engine::train::{CheckpointInfo, ResumeOptions, RunPaths, TrainConfig, TrainEvent, TrainOutcome};
 use af_engine::EngineError;
 use af_plugin_host::bindings::formatter::{Direction, FormatRequest, MetricGroup, RawMetric};
+use af_plugin_host::Kind;
 
-use super::config::JobConfig;
+use super::config::{JobConfig, PluginSelection};
 use super::events::{JobEvent, MetricInfo};
-use super::plugins::JobPlugins;
 use super::{registry, StopFlag, StopReason};
+use crate::plugins::ResolvedPlugins;
 use crate::state::AppState;
 
 /// Why a job did not complete.
@@ -89,8 +90,7 @@ pub async fn run(state: &AppState, worker: &str, job: Job, flag: StopFlag) -> Re
     let config: JobConfig =
         serde_json::from_value(job.config.0.clone()).map_err(|e| failed(format!("the job's stored config cannot be read: {e}")))?;
     let ctx = Ctx { state, worker, job, config, flag };
-    let installed = state.jobs.installed_plugins().await.map_err(failed)?;
-    let plugins = super::plugins::resolve(&installed, &ctx.config).map_err(|(field, m)| failed(format!("{field}: {m}")))?;
+    let plugins = job_plugins(&ctx).await?;
 
     let run_dir = state.storage.job_run_dir(ctx.id());
     let paths = RunPaths::new(&run_dir);
@@ -122,6 +122,41 @@ pub async fn run(state: &AppState, worker: &str, job: Job, flag: StopFlag) -> Re
     Ok(())
 }
 
+/// The plugins this run uses, recorded on the job at once. A job that already recorded its
+/// plugins (resumed after its worker died or the server restarted) keeps exactly those,
+/// whatever the defaults are now; otherwise the registry resolves the config now, so a default
+/// changed while the job was queued applies to it (hot-swap, no restart).
+async fn job_plugins(ctx: &Ctx<'_>) -> Result<ResolvedPlugins, JobError> {
+    let state = ctx.state;
+    let recorded: Vec<af_dataset::PluginUse> = match &ctx.job.plugins {
+        Some(v) => serde_json::from_value(v.0.clone()).map_err(|e| failed(format!("the job's recorded plugins cannot be read: {e}")))?,
+        None => Vec::new(),
+    };
+    let config = if recorded.is_empty() { ctx.config.clone() } else { pinned(&ctx.config, &recorded) };
+    let plugins = state.plugins.resolve(&state.db, &config).await.map_err(|e| match (e, recorded.is_empty()) {
+        (e, true) => failed(format!("choosing the job's plugins failed: {e}")),
+        (e, false) => failed(format!("a plugin this job started with is no longer usable: {e}")),
+    })?;
+    let uses = plugins.uses_json();
+    let record = JobUpdate { from: &[JobStatus::Preparing, JobStatus::Training], worker_id: Some(ctx.worker), plugins: Some(&uses), ..Default::default() };
+    state.jobs.update(&state.db, ctx.id(), &record, None).await.map_err(|e| failed(e.to_string()))?.ok_or_else(|| ctx.lost())?;
+    Ok(plugins)
+}
+
+/// `config` with each plugin pinned to the name, version and options the job recorded.
+fn pinned(config: &JobConfig, recorded: &[af_dataset::PluginUse]) -> JobConfig {
+    let mut config = config.clone();
+    for u in recorded {
+        let sel = Some(PluginSelection { id: None, name: Some(u.name.clone()), version: Some(u.version.clone()), options: u.options.clone() });
+        match u.kind {
+            Kind::Converter => config.plugins.converter = sel,
+            Kind::Splitter => config.plugins.splitter = sel,
+            Kind::Formatter => config.plugins.formatter = sel,
+        }
+    }
+    config
+}
+
 fn remove_dir(dir: &Path) {
     if let Err(e) = std::fs::remove_dir_all(dir) {
         if e.kind() != std::io::ErrorKind::NotFound {
@@ -139,7 +174,7 @@ fn data_path(task: TaskType, root: &Path) -> PathBuf {
 }
 
 /// Reads the records, prepares the dataset with the plugins and records it.
-async fn prepare(ctx: &Ctx<'_>, plugins: &JobPlugins) -> Result<PathBuf, JobError> {
+async fn prepare(ctx: &Ctx<'_>, plugins: &ResolvedPlugins) -> Result<PathBuf, JobError> {
     let state = ctx.state;
     let db_err = |e: af_db::DbError| failed(format!("reading the projects failed: {e}"));
     let mut images = Vec::new();
@@ -199,7 +234,7 @@ async fn prepare(ctx: &Ctx<'_>, plugins: &JobPlugins) -> Result<PathBuf, JobErro
     })?;
 
     let report = serde_json::to_value(&summary.report).expect("reports serialise");
-    let uses = plugins.uses();
+    let uses = plugins.uses_json();
     let row = af_db::jobs::Dataset {
         job_id: ctx.id(),
         project_ids: af_db::Json(ctx.config.projects.clone()),
@@ -211,13 +246,10 @@ async fn prepare(ctx: &Ctx<'_>, plugins: &JobPlugins) -> Result<PathBuf, JobErro
         annotation_types: af_db::Json(serde_json::to_value(&ctx.config.annotation_types).expect("serialises")),
         dataset_path: summary.dataset_path.display().to_string(),
         report: Some(af_db::Json(report)),
-        plugins: Some(af_db::Json(uses.clone())),
+        plugins: Some(af_db::Json(uses)),
         created_at: chrono::Utc::now(),
     };
     af_db::jobs::save_dataset(&state.db, &row).await.map_err(|e| failed(e.to_string()))?;
-    let record = JobUpdate { from: &[JobStatus::Preparing], worker_id: Some(ctx.worker), plugins: Some(&uses), ..Default::default() };
-    state.jobs.update(&state.db, ctx.id(), &record, None).await.map_err(|e| failed(e.to_string()))?.ok_or_else(|| ctx.lost())?;
-
     let skipped: usize = summary.report.skipped_annotations.values().sum::<usize>() + unreadable;
     let mut message = format!(
         "dataset ready: {} images ({} train, {} val{}), {} classes",
@@ -235,7 +267,7 @@ async fn prepare(ctx: &Ctx<'_>, plugins: &JobPlugins) -> Result<PathBuf, JobErro
 }
 
 /// Formats raw engine metrics with the job's formatter plugin (on the blocking pool).
-async fn format_metrics(plugins: &JobPlugins, task: TaskType, raw: &BTreeMap<String, f64>) -> Result<(BTreeMap<String, f64>, Vec<MetricInfo>, Option<f64>), JobError> {
+async fn format_metrics(plugins: &ResolvedPlugins, task: TaskType, raw: &BTreeMap<String, f64>) -> Result<(BTreeMap<String, f64>, Vec<MetricInfo>, Option<f64>), JobError> {
     let plugin = plugins.formatter.plugin.clone();
     let options = plugins.formatter.options.clone();
     let request = RawMetricRequest { task, metrics: raw.iter().map(|(k, v)| (k.clone(), *v)).collect() };
@@ -306,7 +338,7 @@ async fn stage_base_model(ctx: &Ctx<'_>, run_dir: &Path) -> Result<Option<(PathB
 /// Trains (or resumes) on a blocking thread, turning its events into job events.
 async fn train(
     ctx: &Ctx<'_>,
-    plugins: &JobPlugins,
+    plugins: &ResolvedPlugins,
     data: PathBuf,
     paths: &RunPaths,
     checkpoint: Option<CheckpointInfo>,
@@ -389,7 +421,7 @@ fn finished_outcome(run_dir: &Path) -> af_engine::Result<TrainOutcome> {
 
 async fn handle_event(
     ctx: &Ctx<'_>,
-    plugins: &JobPlugins,
+    plugins: &ResolvedPlugins,
     event: TrainEvent,
     total_epochs: u32,
     last_batch_event: &mut Option<Instant>,
@@ -451,7 +483,7 @@ async fn epoch_end(
     state: &AppState,
     worker: &str,
     job_id: i64,
-    plugins: &JobPlugins,
+    plugins: &ResolvedPlugins,
     task: TaskType,
     epoch: usize,
     epochs: usize,
@@ -487,9 +519,8 @@ async fn epoch_end(
 }
 
 /// For the benchmark: the plugins a config resolves to.
-pub async fn bench_plugins(state: &AppState, config: &JobConfig) -> anyhow::Result<JobPlugins> {
-    let installed = state.jobs.installed_plugins().await.map_err(|e| anyhow::anyhow!(e))?;
-    super::plugins::resolve(&installed, config).map_err(|(f, m)| anyhow::anyhow!("{f}: {m}"))
+pub async fn bench_plugins(state: &AppState, config: &JobConfig) -> anyhow::Result<ResolvedPlugins> {
+    state.plugins.resolve(&state.db, config).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// For the benchmark: exactly what a worker does at an epoch end (format, record, publish).
@@ -497,7 +528,7 @@ pub async fn bench_epoch_end(
     state: &AppState,
     worker: &str,
     job_id: i64,
-    plugins: &JobPlugins,
+    plugins: &ResolvedPlugins,
     epoch: usize,
     epochs: usize,
     raw: BTreeMap<String, f64>,
@@ -510,7 +541,7 @@ pub async fn bench_epoch_end(
 }
 
 /// Copies the best weights into the registry and completes the job with its model.
-async fn register(ctx: &Ctx<'_>, plugins: &JobPlugins, outcome: TrainOutcome, base: String) -> Result<(), JobError> {
+async fn register(ctx: &Ctx<'_>, plugins: &ResolvedPlugins, outcome: TrainOutcome, base: String) -> Result<(), JobError> {
     let state = ctx.state;
     let (final_metrics, _, _) = format_metrics(plugins, ctx.config.task_type, &outcome.final_metrics).await?;
     let key = format!("job-{}-{}.safetensors", ctx.id(), ctx.job.attempts);
@@ -546,7 +577,7 @@ async fn register(ctx: &Ctx<'_>, plugins: &JobPlugins, outcome: TrainOutcome, ba
         created_by: ctx.job.created_by,
         config: Some(ctx.job.config.0.clone()),
         dataset,
-        plugins: Some(plugins.uses()),
+        plugins: Some(plugins.uses_json()),
         base_model_id: ctx.config.base_model,
         base_weights: Some(base),
         file_size: Some(size as i64),
