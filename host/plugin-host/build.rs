@@ -30,6 +30,7 @@ const TEST_PLUGINS: &[&str] = &[
     "af-test-hostile-converter",
     "af-test-bad-metadata",
     "af-test-future-version",
+    "af-test-old-version",
     "af-test-not-a-plugin",
     "af-test-split-modulo",
 ];

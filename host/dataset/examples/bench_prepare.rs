@@ -18,7 +18,7 @@
 //!
 //! Each timing is the best of 3 runs. Prints Markdown tables.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use af_core::{AnnotationData, AnnotationType, ClassMapping, TaskType};
@@ -165,9 +165,21 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, last.unwrap())
 }
 
-/// The native path: records → the plugin's plain-Rust input → `detect::convert`.
+/// The native path: records → the plugin's plain-Rust input → `detect::convert`. Like the
+/// host does for the component, each distinct class label is resolved through the mapping
+/// once (here: once for the whole run, which favours native).
 fn native(images: &[ImageRecord], per: &[Vec<&AnnotationRecord>], mapping: &ClassMapping) -> usize {
-    let classes = common::ClassTable::new(mapping.iter().map(|(l, i)| (l.to_string(), i)), mapping.num_classes());
+    let mut index: HashMap<&str, u32> = HashMap::new();
+    let mut table: Vec<(String, Option<u32>)> = Vec::new();
+    for anns in per {
+        for a in anns {
+            index.entry(a.class_label.as_str()).or_insert_with(|| {
+                table.push((a.class_label.clone(), mapping.class_id(&a.class_label)));
+                table.len() as u32 - 1
+            });
+        }
+    }
+    let classes = common::ClassTable::new(table, mapping.num_classes());
     let options = af_converter_detect::detect::Options::default();
     let mut total = 0;
     let (mut labels, mut warnings) = (Vec::new(), Vec::new());
@@ -188,7 +200,7 @@ fn native(images: &[ImageRecord], per: &[Vec<&AnnotationRecord>], mapping: &Clas
                     AnnotationData::Corners { corners } => common::Shape::Corners(corners.iter().map(|p| (p[0], p[1])).collect()),
                     AnnotationData::Points { points } => common::Shape::Polygon(points.iter().map(|p| (p[0], p[1])).collect()),
                 },
-                class_label: a.class_label.clone(),
+                class: index[a.class_label.as_str()],
             })
             .collect();
         labels.clear();

@@ -22,15 +22,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use af_core::{AnnotationData, AnnotationType, ClassMapping, TaskType};
-use af_plugin_host::bindings::converter::{ConvertRequest, Image, Label};
+use af_plugin_host::bindings::converter::Label;
 use af_plugin_host::bindings::formatter::{Direction, FormatRequest, MetricGroup, RawMetric};
 use af_plugin_host::bindings::splitter::{self, Item, SplitRequest};
-use af_plugin_host::{annotation_kind, task_type, Converter, Formatter, HostConfig, Kind, Limits, Plugin, PluginHost, Splitter};
+use af_plugin_host::{task_type, Converter, RequestBuilder, Formatter, HostConfig, Kind, Limits, Plugin, PluginHost, Splitter};
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::convert::{class_entries, shape};
 use crate::layout::label_text;
 use crate::report::{SkipReason, SplitParams};
 
@@ -132,25 +131,13 @@ struct SampleAnnotation {
 }
 
 fn run_converter(plugin: &Plugin, s: ConverterSample) -> anyhow::Result<Value> {
-    let mut annotations = Vec::with_capacity(s.annotations.len());
+    let mut batch = RequestBuilder::new(task_type(s.task_type), &s.class_mapping, plugin.resolve_options(&s.options)?);
+    batch.image(1, s.image.width, s.image.height, s.image.class_label.as_deref());
     for (i, a) in s.annotations.iter().enumerate() {
         let data = AnnotationData::parse(a.annotation_type, &a.data).map_err(|e| anyhow::anyhow!("annotations[{i}].{e}"))?;
-        annotations.push(af_plugin_host::bindings::converter::Annotation {
-            id: a.id.unwrap_or(i as i64 + 1),
-            kind: annotation_kind(a.annotation_type),
-            shape: shape(&data),
-            class_label: a.class_label.clone(),
-        });
+        batch.annotation_data(a.id.unwrap_or(i as i64 + 1), a.annotation_type, &a.class_label, &data);
     }
-    let request = ConvertRequest {
-        task: task_type(s.task_type),
-        image: Image { id: 1, width: s.image.width, height: s.image.height, class_label: s.image.class_label },
-        annotations,
-        class_mapping: class_entries(&s.class_mapping),
-        num_classes: s.class_mapping.num_classes(),
-        options: plugin.resolve_options(&s.options)?,
-    };
-    let out = plugin.call::<Converter>(&request)?;
+    let out = plugin.call::<Converter>(batch.request())?.pop().context("the converter returned no result")?;
     let labels: Vec<Value> = out
         .labels
         .iter()

@@ -1,4 +1,4 @@
-//! Stage 1: every image's annotations through the converter plugin.
+//! Stage 1: every image's annotations through the converter plugin, in batches of images.
 //!
 //! Images are converted in a few parallel sessions (one sandboxed instance each, opened
 //! once per job rather than per image), each taking a contiguous run of images; results come
@@ -6,27 +6,18 @@
 
 use std::collections::HashMap;
 
-use af_core::{AnnotationData, ClassMapping, TaskType};
-use af_plugin_host::bindings::converter::{Annotation, Circle, ClassEntry, ConvertRequest, ConvertResult, Image, Shape};
+use af_core::{ClassMapping, TaskType};
+use af_plugin_host::bindings::converter::ConvertResult;
 use af_plugin_host::bindings::types::Setting;
-use af_plugin_host::{annotation_kind, task_type, Converter, Plugin};
+use af_plugin_host::{task_type, Converter, Plugin, RequestBuilder};
 
 use crate::error::DatasetError;
 use crate::records::{AnnotationRecord, ImageRecord};
 
-/// The WIT shape of an annotation's geometry.
-pub fn shape(data: &AnnotationData) -> Shape {
-    match data {
-        AnnotationData::Circle { x, y, size } => Shape::Circle(Circle { x: *x, y: *y, radius: *size }),
-        AnnotationData::Corners { corners } => Shape::Corners(corners.iter().map(|p| (p[0], p[1])).collect()),
-        AnnotationData::Points { points } => Shape::Polygon(points.iter().map(|p| (p[0], p[1])).collect()),
-    }
-}
-
-/// The class mapping as WIT entries.
-pub fn class_entries(mapping: &ClassMapping) -> Vec<ClassEntry> {
-    mapping.iter().map(|(label, class_id)| ClassEntry { label: label.to_string(), class_id }).collect()
-}
+/// Images per converter call: large enough that the fixed cost of a call (entering the
+/// instance, lowering the request's lists) is spread thin, small enough that a request stays
+/// a few hundred KiB inside the plugin's memory.
+pub const BATCH_IMAGES: usize = 256;
 
 /// Everything constant across one job's conversion calls.
 pub struct ConvertJob<'a> {
@@ -58,28 +49,20 @@ pub fn convert_images(job: &ConvertJob<'_>, images: &[ImageRecord], annotations:
     Ok(out)
 }
 
-/// One session over a run of images.
+/// One session over a run of images, [`BATCH_IMAGES`] per call.
 fn convert_run(job: &ConvertJob<'_>, images: &[ImageRecord], annotations: &[Vec<&AnnotationRecord>]) -> Result<Vec<ConvertResult>, DatasetError> {
     let mut session = job.converter.session::<Converter>()?;
-    let mut request = ConvertRequest {
-        task: task_type(job.task),
-        image: Image { id: 0, width: 0, height: 0, class_label: None },
-        annotations: Vec::new(),
-        class_mapping: class_entries(job.mapping),
-        num_classes: job.mapping.num_classes(),
-        options: job.settings.to_vec(),
-    };
+    let mut batch = RequestBuilder::new(task_type(job.task), job.mapping, job.settings.to_vec());
     let mut out = Vec::with_capacity(images.len());
-    for (image, anns) in images.iter().zip(annotations) {
-        request.image = Image { id: image.id, width: image.width, height: image.height, class_label: image.class_label.clone() };
-        request.annotations.clear();
-        request.annotations.extend(anns.iter().map(|a| Annotation {
-            id: a.id,
-            kind: annotation_kind(a.annotation_type),
-            shape: shape(&a.data),
-            class_label: a.class_label.clone(),
-        }));
-        out.push(session.call(&request)?);
+    for (imgs, anns) in images.chunks(BATCH_IMAGES).zip(annotations.chunks(BATCH_IMAGES)) {
+        batch.clear();
+        for (image, anns) in imgs.iter().zip(anns) {
+            batch.image(image.id, image.width, image.height, image.class_label.as_deref());
+            for a in anns {
+                batch.annotation_data(a.id, a.annotation_type, &a.class_label, &a.data);
+            }
+        }
+        out.extend(session.call(batch.request())?);
     }
     Ok(out)
 }

@@ -1,11 +1,16 @@
-//! Converters: one image's annotations → label records (the `converter-plugin` world).
+//! Converters: a batch of images with their annotations → label records per image (the
+//! `converter-plugin` world).
 
+use std::collections::HashMap;
+
+use af_core::{AnnotationData, AnnotationType, ClassMapping};
 use wasmtime::component::InstancePre;
 use wasmtime::Store;
 
-use crate::bindings::converter::{ConvertRequest, ConvertResult, Label};
+use crate::bindings::converter::{Annotation, ClassLabel, ConvertRequest, ConvertResult, Image, Label};
 use crate::bindings::converter_world::{ConverterPlugin, ConverterPluginPre};
-use crate::bindings::types::{self as wit, TaskType};
+use crate::bindings::types::{self as wit, AnnotationKind, TaskType};
+use crate::metadata::annotation_kind;
 use crate::kind::{KindPre, PluginKind};
 use crate::metadata::Kind;
 use crate::sandbox::HostState;
@@ -19,7 +24,8 @@ impl PluginKind for Converter {
     type Pre = ConverterPluginPre<HostState>;
     type Bindings = ConverterPlugin;
     type Input = ConvertRequest;
-    type Output = ConvertResult;
+    /// One result per image of the request, in order.
+    type Output = Vec<ConvertResult>;
 
     fn pre(instance_pre: InstancePre<HostState>) -> wasmtime::Result<Self::Pre> {
         ConverterPluginPre::new(instance_pre)
@@ -44,27 +50,33 @@ impl PluginKind for Converter {
         b.annotateforge_plugin_converter().call_metadata(store)
     }
 
-    fn call(b: &Self::Bindings, store: &mut Store<HostState>, input: &ConvertRequest) -> wasmtime::Result<Result<ConvertResult, wit::PluginError>> {
+    fn call(b: &Self::Bindings, store: &mut Store<HostState>, input: &ConvertRequest) -> wasmtime::Result<Result<Vec<ConvertResult>, wit::PluginError>> {
         b.annotateforge_plugin_converter().call_convert(store, input)
     }
 
-    fn check(req: &ConvertRequest, out: &ConvertResult) -> Result<(), String> {
-        check_result(req, out)
+    fn check(req: &ConvertRequest, out: &Vec<ConvertResult>) -> Result<(), String> {
+        if out.len() != req.images.len() {
+            return Err(format!("{} results for a request of {} images (one per image expected)", out.len(), req.images.len()));
+        }
+        for (image, result) in req.images.iter().zip(out) {
+            check_result(req.task, req.num_classes, image, result).map_err(|e| format!("image {}: {e}", image.id))?;
+        }
+        Ok(())
     }
 }
 
 /// The contract of a conversion result: labels of the task's kind, class ids in range,
 /// coordinates finite and normalised, polygons with ≥ 3 points, at most one image class,
 /// warnings about annotations of the request.
-pub fn check_result(req: &ConvertRequest, out: &ConvertResult) -> Result<(), String> {
-    let n = req.num_classes;
+pub fn check_result(task: TaskType, num_classes: u32, image: &Image, out: &ConvertResult) -> Result<(), String> {
+    let n = num_classes;
     let class = |i: usize, c: u32| if c < n { Ok(()) } else { Err(format!("label {i} has class id {c}, but there are only {n} classes (0..{})", n.saturating_sub(1))) };
     let unit = |i: usize, what: &str, v: f64| {
         if v.is_finite() && (0.0..=1.0).contains(&v) { Ok(()) } else { Err(format!("label {i}: {what} = {v} is not a normalised coordinate in [0, 1]")) }
     };
     let mut image_classes = 0;
     for (i, label) in out.labels.iter().enumerate() {
-        match (req.task, label) {
+        match (task, label) {
             (TaskType::Detect, Label::Bbox(b)) => {
                 class(i, b.class_id)?;
                 for (what, v) in [("cx", b.cx), ("cy", b.cy), ("w", b.w), ("h", b.h)] {
@@ -103,10 +115,93 @@ pub fn check_result(req: &ConvertRequest, out: &ConvertResult) -> Result<(), Str
     }
     for w in &out.warnings {
         if let Some(id) = w.annotation_id {
-            if !req.annotations.iter().any(|a| a.id == id) {
-                return Err(format!("a warning names annotation {id}, which is not in the request"));
+            if !image.annotations.iter().any(|a| a.id == id) {
+                return Err(format!("a warning names annotation {id}, which is not in the image"));
             }
         }
     }
     Ok(())
+}
+
+/// Builds a batched [`ConvertRequest`]: class labels are sent once per request, resolved
+/// through the job's class mapping, and each image's geometry is one flat list of numbers.
+///
+/// ```text
+/// let mut batch = RequestBuilder::new(task, &mapping, settings);
+/// batch.image(id, width, height, None);
+/// batch.annotation(id, kind, "cat", &[x1, y1, x2, y1, x2, y2, x1, y2]);
+/// session.call(batch.request())?;  batch.clear();  …
+/// ```
+pub struct RequestBuilder<'m> {
+    mapping: &'m ClassMapping,
+    /// label → index in `request.class_labels`.
+    labels: HashMap<String, u32>,
+    request: ConvertRequest,
+}
+
+impl<'m> RequestBuilder<'m> {
+    pub fn new(task: TaskType, mapping: &'m ClassMapping, options: Vec<wit::Setting>) -> Self {
+        let request = ConvertRequest { task, class_labels: Vec::new(), num_classes: mapping.num_classes(), options, images: Vec::new() };
+        Self { mapping, labels: HashMap::new(), request }
+    }
+
+    /// Starts a new, empty batch with the same task, mapping and options.
+    pub fn clear(&mut self) {
+        self.labels.clear();
+        self.request.class_labels.clear();
+        self.request.images.clear();
+    }
+
+    /// Images in the batch.
+    pub fn len(&self) -> usize {
+        self.request.images.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.request.images.is_empty()
+    }
+
+    pub fn request(&self) -> &ConvertRequest {
+        &self.request
+    }
+
+    /// Appends an image; the annotations added next belong to it.
+    pub fn image(&mut self, id: i64, width: u32, height: u32, class_label: Option<&str>) {
+        let class_label = class_label.map(|l| self.label(l));
+        self.request.images.push(Image { id, width, height, class_label, annotations: Vec::new(), coords: Vec::new() });
+    }
+
+    /// Appends an annotation to the last image, its geometry as the WIT `annotation`
+    /// documents it (circle `x, y, radius`; corners and polygons as `x, y` pairs).
+    ///
+    /// # Panics
+    /// When no image was added first (a bug in the caller).
+    pub fn annotation(&mut self, id: i64, kind: AnnotationKind, class_label: &str, coords: &[f64]) {
+        let class_label = self.label(class_label);
+        let image = self.request.images.last_mut().expect("RequestBuilder::annotation before any image");
+        image.coords.extend_from_slice(coords);
+        image.annotations.push(Annotation { id, kind, class_label, coord_count: coords.len() as u32 });
+    }
+
+    /// Appends an annotation given as the core types.
+    pub fn annotation_data(&mut self, id: i64, annotation_type: AnnotationType, class_label: &str, data: &AnnotationData) {
+        let kind = annotation_kind(annotation_type);
+        match data {
+            AnnotationData::Circle { x, y, size } => self.annotation(id, kind, class_label, &[*x, *y, *size]),
+            AnnotationData::Corners { corners } => self.annotation(id, kind, class_label, corners.as_flattened()),
+            AnnotationData::Points { points } => self.annotation(id, kind, class_label, points.as_flattened()),
+        }
+    }
+
+    /// The index of `label` in the request's class labels, added (resolved through the
+    /// mapping) on first use.
+    fn label(&mut self, label: &str) -> u32 {
+        if let Some(&i) = self.labels.get(label) {
+            return i;
+        }
+        let i = self.request.class_labels.len() as u32;
+        self.request.class_labels.push(ClassLabel { label: label.to_string(), class_id: self.mapping.class_id(label) });
+        self.labels.insert(label.to_string(), i);
+        i
+    }
 }

@@ -44,13 +44,13 @@ fn detect_converter_boxes_and_warns() {
         TaskType::Detect,
         vec![
             annotation(10, AnnotationKind::Box, corners(20.0, 10.0, 60.0, 50.0), "b"),
-            annotation(11, AnnotationKind::Circle, af_plugin_host::bindings::converter::Shape::Circle(af_plugin_host::bindings::converter::Circle { x: 190.0, y: 90.0, radius: 20.0 }), "a"),
+            annotation(11, AnnotationKind::Circle, circle(190.0, 90.0, 20.0), "a"),
             annotation(12, AnnotationKind::Box, corners(20.0, 10.0, 60.0, 50.0), "zebra"),
             annotation(13, AnnotationKind::Box, corners(300.0, 10.0, 360.0, 50.0), "a"),
         ],
         options(&p, &[]),
     );
-    let out = p.call::<Converter>(&req).unwrap();
+    let out = p.call::<Converter>(&req).unwrap().remove(0);
     let boxes: Vec<(u32, f64, f64, f64, f64)> = out
         .labels
         .iter()
@@ -62,6 +62,45 @@ fn detect_converter_boxes_and_warns() {
     assert_eq!(boxes, vec![(1, 0.2, 0.3, 0.2, 0.4), (0, 185.0 / 200.0, 85.0 / 100.0, 30.0 / 200.0, 30.0 / 100.0)]);
     let warnings: Vec<(Option<i64>, WarningReason)> = out.warnings.iter().map(|w| (w.annotation_id, w.reason)).collect();
     assert_eq!(warnings, vec![(Some(12), WarningReason::UnmappedClass), (Some(13), WarningReason::OutOfImage)]);
+}
+
+#[test]
+fn a_batch_converts_each_image_as_a_call_of_its_own_would() {
+    let p = builtin("af-converter-detect");
+    let mapping = mapping();
+    let images: Vec<(i64, u32, u32, Vec<Ann>)> = vec![
+        (7, 200, 100, vec![annotation(1, AnnotationKind::Box, corners(20.0, 10.0, 60.0, 50.0), "b"), annotation(2, AnnotationKind::Circle, circle(10.0, 10.0, 5.0), "zebra")]),
+        (8, 640, 480, vec![]),
+        (9, 100, 100, vec![annotation(3, AnnotationKind::Polygon, points(&[(10.0, 10.0), (90.0, 20.0), (50.0, 60.0)]), "a"), annotation(4, AnnotationKind::Box, corners(10.0, 10.0, 10.0, 50.0), "a")]),
+    ];
+    let mut batch = af_plugin_host::RequestBuilder::new(TaskType::Detect, &mapping, options(&p, &[]));
+    for (id, w, h, anns) in &images {
+        batch.image(*id, *w, *h, None);
+        for Ann(aid, kind, coords, label) in anns {
+            batch.annotation(*aid, *kind, label, coords);
+        }
+    }
+    // Labels are sent once per request, whatever the number of annotations using them.
+    assert_eq!(batch.request().class_labels.iter().map(|c| (c.label.as_str(), c.class_id)).collect::<Vec<_>>(), vec![("b", Some(1)), ("zebra", None), ("a", Some(0))]);
+    let together = p.call::<Converter>(batch.request()).unwrap();
+    assert_eq!(together.len(), 3);
+    for ((id, w, h, anns), result) in images.into_iter().zip(&together) {
+        let mut one = af_plugin_host::RequestBuilder::new(TaskType::Detect, &mapping, options(&p, &[]));
+        one.image(id, w, h, None);
+        for Ann(aid, kind, coords, label) in &anns {
+            one.annotation(*aid, *kind, label, coords);
+        }
+        assert_eq!(&p.call::<Converter>(one.request()).unwrap()[0], result, "image {id}");
+    }
+    assert_eq!((together[0].labels.len(), together[0].warnings.len()), (1, 1));
+    assert!(together[1].labels.is_empty() && together[1].warnings.is_empty());
+    assert_eq!(together[2].warnings[0].reason, WarningReason::Degenerate);
+
+    // Geometry that does not add up is refused as invalid input, not misread.
+    let mut bad = batch.request().clone();
+    bad.images[2].coords.pop();
+    let err = p.call::<Converter>(&bad).unwrap_err();
+    assert!(matches!(err, PluginError::Guest { error: GuestError::InvalidInput(ref m), .. } if m.contains("image 9")), "{err}");
 }
 
 #[test]
@@ -82,14 +121,14 @@ fn segment_converter_polygons_circles_and_boxes() {
     let req = request(
         TaskType::Segment,
         vec![
-            annotation(1, AnnotationKind::Polygon, af_plugin_host::bindings::converter::Shape::Polygon(vec![(20.0, 10.0), (100.0, 10.0), (60.0, 90.0)]), "a"),
-            annotation(2, AnnotationKind::Circle, af_plugin_host::bindings::converter::Shape::Circle(af_plugin_host::bindings::converter::Circle { x: 100.0, y: 50.0, radius: 10.0 }), "b"),
+            annotation(1, AnnotationKind::Polygon, points(&[(20.0, 10.0), (100.0, 10.0), (60.0, 90.0)]), "a"),
+            annotation(2, AnnotationKind::Circle, circle(100.0, 50.0, 10.0), "b"),
             annotation(3, AnnotationKind::Box, corners(0.0, 0.0, 20.0, 20.0), "a"),
-            annotation(4, AnnotationKind::Polygon, af_plugin_host::bindings::converter::Shape::Polygon(vec![(1.0, 1.0), (2.0, 2.0)]), "a"),
+            annotation(4, AnnotationKind::Polygon, points(&[(1.0, 1.0), (2.0, 2.0)]), "a"),
         ],
         options(&p, &[("circle-vertices", json!(8))]),
     );
-    let out = p.call::<Converter>(&req).unwrap();
+    let out = p.call::<Converter>(&req).unwrap().remove(0);
     let polys: Vec<(u32, Vec<(f64, f64)>)> = out
         .labels
         .into_iter()
@@ -108,15 +147,15 @@ fn segment_converter_polygons_circles_and_boxes() {
 #[test]
 fn classify_converter_uses_the_image_label_or_the_majority_rule() {
     let p = builtin("af-converter-classify");
-    let mut req = request(TaskType::Classify, vec![annotation(1, AnnotationKind::Box, corners(0.0, 0.0, 5.0, 5.0), "b")], options(&p, &[]));
-    req.image.class_label = Some("a".into());
-    assert!(matches!(p.call::<Converter>(&req).unwrap().labels[..], [Label::ImageClass(0)]));
-    req.image.class_label = None;
-    let out = p.call::<Converter>(&req).unwrap();
+    let b = || vec![annotation(1, AnnotationKind::Box, corners(0.0, 0.0, 5.0, 5.0), "b")];
+    let req = request_labelled(TaskType::Classify, Some("a"), b(), options(&p, &[]));
+    assert!(matches!(p.call::<Converter>(&req).unwrap()[0].labels[..], [Label::ImageClass(0)]));
+    let mut req = request(TaskType::Classify, b(), options(&p, &[]));
+    let out = p.call::<Converter>(&req).unwrap().remove(0);
     assert!(out.labels.is_empty());
     assert_eq!(out.warnings[0].reason, WarningReason::NoClassLabel);
     req.options = options(&p, &[("fallback", json!("majority"))]);
-    assert!(matches!(p.call::<Converter>(&req).unwrap().labels[..], [Label::ImageClass(1)]));
+    assert!(matches!(p.call::<Converter>(&req).unwrap()[0].labels[..], [Label::ImageClass(1)]));
 }
 
 fn items(n: i64) -> Vec<Item> {

@@ -35,40 +35,99 @@ pub enum Shape {
     None,
 }
 
+impl Shape {
+    /// Reads the flat geometry of a WIT annotation of `kind`: a circle is `x, y, radius`,
+    /// box / rectangle / polygon are `x, y` pairs, image-class has none. A malformed count
+    /// (a circle without exactly 3 numbers, an odd count) reads as a non-finite number, which
+    /// converters report as invalid geometry.
+    pub fn from_coords(kind: Kind, coords: &[f64]) -> Shape {
+        let pairs = || {
+            let mut points: Vec<Point> = coords.chunks_exact(2).map(|p| (p[0], p[1])).collect();
+            if coords.len() % 2 == 1 {
+                points.push((f64::NAN, f64::NAN));
+            }
+            points
+        };
+        match kind {
+            Kind::Circle => match coords {
+                [x, y, radius] => Shape::Circle { x: *x, y: *y, radius: *radius },
+                _ => Shape::Circle { x: f64::NAN, y: f64::NAN, radius: f64::NAN },
+            },
+            Kind::Box | Kind::Rectangle => Shape::Corners(pairs()),
+            Kind::Polygon => Shape::Polygon(pairs()),
+            Kind::ImageClass => Shape::None,
+        }
+    }
+}
+
+/// Walks an image's flat `coords`, handing each annotation its `coord-count` numbers.
+pub struct Coords<'a> {
+    rest: &'a [f64],
+}
+
+impl<'a> Coords<'a> {
+    pub fn new(coords: &'a [f64]) -> Self {
+        Self { rest: coords }
+    }
+
+    /// The next `count` numbers, or an error when fewer are left.
+    pub fn take(&mut self, count: u32) -> Result<&'a [f64], String> {
+        let n = count as usize;
+        if n > self.rest.len() {
+            return Err(format!("an annotation claims {n} coordinates but only {} are left in its image's coords", self.rest.len()));
+        }
+        let (head, rest) = self.rest.split_at(n);
+        self.rest = rest;
+        Ok(head)
+    }
+
+    /// Numbers no annotation claimed (0 in a well-formed image).
+    pub fn left(&self) -> usize {
+        self.rest.len()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Annotation {
     pub id: i64,
     pub kind: Kind,
     pub shape: Shape,
-    pub class_label: String,
+    /// Index into the request's [`ClassTable`].
+    pub class: u32,
 }
 
-/// Class labels → class ids, looked up by binary search (a `HashMap` would seed itself from
-/// the sandbox's random source on first use; a sorted table needs nothing).
+/// The class labels of one request, each with the class id the job's mapping gives it (the
+/// host resolves the mapping; `None`: not mapped). Annotations refer to them by index.
 #[derive(Debug, Clone, Default)]
 pub struct ClassTable {
-    entries: Vec<(String, u32)>,
+    entries: Vec<(String, Option<u32>)>,
     num_classes: u32,
 }
 
 impl ClassTable {
-    /// Builds the table; later duplicates of a label are ignored (the host never sends any).
-    pub fn new(entries: impl IntoIterator<Item = (String, u32)>, num_classes: u32) -> Self {
-        let mut entries: Vec<(String, u32)> = entries.into_iter().collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        entries.dedup_by(|b, a| a.0 == b.0);
-        Self { entries, num_classes }
+    pub fn new(entries: impl IntoIterator<Item = (String, Option<u32>)>, num_classes: u32) -> Self {
+        Self { entries: entries.into_iter().collect(), num_classes }
     }
 
     pub fn num_classes(&self) -> u32 {
         self.num_classes
     }
 
-    /// The id of `label`, or `None` when the label is not mapped (or maps out of range).
-    pub fn class_id(&self, label: &str) -> Option<u32> {
-        let i = self.entries.binary_search_by(|(l, _)| l.as_str().cmp(label)).ok()?;
-        let id = self.entries[i].1;
+    /// The class id of label `index`, or `None` when the label is not mapped, maps out of
+    /// range or the index is not in the table.
+    pub fn class_id(&self, index: u32) -> Option<u32> {
+        let id = self.entries.get(index as usize)?.1?;
         (id < self.num_classes).then_some(id)
+    }
+
+    /// The index of `label` in the table (tests and tools build annotations with it).
+    pub fn index_of(&self, label: &str) -> Option<u32> {
+        self.entries.iter().position(|e| e.0 == label).map(|i| i as u32)
+    }
+
+    /// The text of label `index` (for messages); empty when the index is not in the table.
+    pub fn label(&self, index: u32) -> &str {
+        self.entries.get(index as usize).map_or("", |e| e.0.as_str())
     }
 }
 
@@ -77,13 +136,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn looks_up_merged_labels_and_rejects_unknown_or_out_of_range() {
-        let t = ClassTable::new([("dog".into(), 1), ("cat".into(), 0), ("kitty".into(), 0), ("bad".into(), 7)], 2);
-        assert_eq!(t.class_id("cat"), Some(0));
-        assert_eq!(t.class_id("kitty"), Some(0));
-        assert_eq!(t.class_id("dog"), Some(1));
-        assert_eq!(t.class_id("bird"), None);
-        assert_eq!(t.class_id("bad"), None, "ids must lie in 0..num_classes");
-        assert_eq!(t.class_id(""), None);
+    fn reads_flat_coordinates_by_kind() {
+        assert_eq!(Shape::from_coords(Kind::Circle, &[1.0, 2.0, 3.0]), Shape::Circle { x: 1.0, y: 2.0, radius: 3.0 });
+        assert!(matches!(Shape::from_coords(Kind::Circle, &[1.0, 2.0]), Shape::Circle { x, .. } if x.is_nan()));
+        assert_eq!(Shape::from_coords(Kind::Box, &[0.0, 1.0, 2.0, 3.0]), Shape::Corners(vec![(0.0, 1.0), (2.0, 3.0)]));
+        assert!(matches!(&Shape::from_coords(Kind::Polygon, &[0.0, 1.0, 2.0]), Shape::Polygon(p) if p.len() == 2 && p[1].0.is_nan()));
+        assert_eq!(Shape::from_coords(Kind::ImageClass, &[]), Shape::None);
+        let mut c = Coords::new(&[1.0, 2.0, 3.0]);
+        assert_eq!(c.take(2).unwrap(), &[1.0, 2.0]);
+        assert!(c.take(2).unwrap_err().contains("only 1 are left"));
+        assert_eq!(c.left(), 1);
+    }
+
+    #[test]
+    fn resolves_indices_and_rejects_unmapped_out_of_range_or_unknown() {
+        let t = ClassTable::new([("cat".into(), Some(0)), ("kitty".into(), Some(0)), ("dog".into(), Some(1)), ("bird".into(), None), ("bad".into(), Some(7))], 2);
+        assert_eq!((t.class_id(0), t.class_id(1), t.class_id(2)), (Some(0), Some(0), Some(1)));
+        assert_eq!(t.class_id(3), None, "unmapped");
+        assert_eq!(t.class_id(4), None, "ids must lie in 0..num_classes");
+        assert_eq!(t.class_id(5), None, "not in the table");
+        assert_eq!((t.label(3), t.label(9)), ("bird", ""));
     }
 }

@@ -37,10 +37,11 @@ impl Options {
 }
 
 /// The class id of the image, or the warning that says why it has none.
-pub fn convert(image_label: Option<&str>, annotations: &[Annotation], classes: &ClassTable, options: &Options) -> Result<u32, Warning> {
+/// `image_label` is the image-level class label, as an index into `classes`.
+pub fn convert(image_label: Option<u32>, annotations: &[Annotation], classes: &ClassTable, options: &Options) -> Result<u32, Warning> {
     if let Some(label) = image_label {
         return classes.class_id(label).ok_or_else(|| {
-            Warning::image(WarningReason::UnmappedClass, format!("the image's class label `{label}` is not in the class mapping"))
+            Warning::image(WarningReason::UnmappedClass, format!("the image's class label `{}` is not in the class mapping", classes.label(label)))
         });
     }
     match options.fallback {
@@ -52,7 +53,7 @@ pub fn convert(image_label: Option<&str>, annotations: &[Annotation], classes: &
 fn majority(annotations: &[Annotation], classes: &ClassTable) -> Result<u32, Warning> {
     let mut counts = vec![0usize; classes.num_classes() as usize];
     for a in annotations {
-        if let Some(id) = classes.class_id(&a.class_label) {
+        if let Some(id) = classes.class_id(a.class) {
             counts[id as usize] += 1;
         }
     }
@@ -76,19 +77,19 @@ mod tests {
     use af_plugin_common::{Kind, OptionValue, Shape};
 
     fn classes() -> ClassTable {
-        ClassTable::new([("cat".to_string(), 0), ("dog".to_string(), 1), ("puppy".to_string(), 1)], 2)
+        ClassTable::new([("cat".to_string(), Some(0)), ("dog".to_string(), Some(1)), ("puppy".to_string(), Some(1)), ("horse".to_string(), None)], 2)
     }
 
     fn ann(label: &str) -> Annotation {
-        Annotation { id: 1, kind: Kind::Box, shape: Shape::None, class_label: label.into() }
+        Annotation { id: 1, kind: Kind::Box, shape: Shape::None, class: classes().index_of(label).unwrap() }
     }
 
     const MAJORITY: Options = Options { fallback: Fallback::Majority };
 
     #[test]
     fn image_label_wins() {
-        assert_eq!(convert(Some("puppy"), &[ann("cat"), ann("cat")], &classes(), &MAJORITY), Ok(1));
-        let w = convert(Some("horse"), &[ann("cat")], &classes(), &MAJORITY).unwrap_err();
+        assert_eq!(convert(classes().index_of("puppy"), &[ann("cat"), ann("cat")], &classes(), &MAJORITY), Ok(1));
+        let w = convert(classes().index_of("horse"), &[ann("cat")], &classes(), &MAJORITY).unwrap_err();
         assert_eq!((w.annotation_id, w.reason), (None, WarningReason::UnmappedClass));
     }
 

@@ -26,7 +26,7 @@ impl Guest for Plugin {
         }
     }
 
-    fn convert(request: ConvertRequest) -> Result<ConvertResult, PluginError> {
+    fn convert(request: ConvertRequest) -> Result<Vec<ConvertResult>, PluginError> {
         if request.task != TaskType::Classify {
             return Err(PluginError::InvalidInput(format!("{} converts for classify, not {:?}", classify::NAME, request.task)));
         }
@@ -40,18 +40,22 @@ impl Guest for Plugin {
             (s.name, v)
         }));
         let options = classify::Options::from_settings(&settings).map_err(PluginError::InvalidOption)?;
-        let classes = common::ClassTable::new(request.class_mapping.into_iter().map(|e| (e.label, e.class_id)), request.num_classes);
-        // Only the class labels of shape annotations matter to the rule.
-        let annotations: Vec<common::Annotation> = request
-            .annotations
-            .into_iter()
-            .filter(|a| a.kind != AnnotationKind::ImageClass)
-            .map(|a| common::Annotation { id: a.id, kind: common::Kind::Box, shape: common::Shape::None, class_label: a.class_label })
-            .collect();
-        Ok(match classify::convert(request.image.class_label.as_deref(), &annotations, &classes, &options) {
-            Ok(id) => ConvertResult { labels: vec![Label::ImageClass(id)], warnings: vec![] },
-            Err(w) => ConvertResult { labels: vec![], warnings: vec![warning(w)] },
-        })
+        let classes = common::ClassTable::new(request.class_labels.into_iter().map(|c| (c.label, c.class_id)), request.num_classes);
+        let mut out = Vec::with_capacity(request.images.len());
+        for image in &request.images {
+            // Only the class labels of shape annotations matter to the rule; geometry does not.
+            let annotations: Vec<common::Annotation> = image
+                .annotations
+                .iter()
+                .filter(|a| a.kind != AnnotationKind::ImageClass)
+                .map(|a| common::Annotation { id: a.id, kind: common::Kind::Box, shape: common::Shape::None, class: a.class_label })
+                .collect();
+            out.push(match classify::convert(image.class_label, &annotations, &classes, &options) {
+                Ok(id) => ConvertResult { labels: vec![Label::ImageClass(id)], warnings: vec![] },
+                Err(w) => ConvertResult { labels: vec![], warnings: vec![warning(w)] },
+            });
+        }
+        Ok(out)
     }
 }
 

@@ -83,8 +83,8 @@ fn convert_one(
 ) -> Result<BoxLabel, (WarningReason, String)> {
     use WarningReason::*;
     let class_id = classes
-        .class_id(&a.class_label)
-        .ok_or_else(|| (UnmappedClass, format!("class label `{}` is not in the class mapping", a.class_label)))?;
+        .class_id(a.class)
+        .ok_or_else(|| (UnmappedClass, format!("class label `{}` is not in the class mapping", classes.label(a.class))))?;
     let raw = match &a.shape {
         Shape::Circle { x, y, radius } => {
             if !(x.is_finite() && y.is_finite() && radius.is_finite()) {
@@ -137,11 +137,11 @@ mod tests {
     use af_plugin_common::Kind;
 
     fn classes() -> ClassTable {
-        ClassTable::new([("a".to_string(), 0), ("b".to_string(), 1)], 2)
+        ClassTable::new([("a".to_string(), Some(0)), ("b".to_string(), Some(1)), ("zebra".to_string(), None)], 2)
     }
 
     fn ann(id: i64, kind: Kind, shape: Shape, label: &str) -> Annotation {
-        Annotation { id, kind, shape, class_label: label.into() }
+        Annotation { id, kind, shape, class: classes().index_of(label).unwrap() }
     }
 
     fn run(anns: &[Annotation]) -> (Vec<BoxLabel>, Vec<Warning>) {

@@ -5,7 +5,7 @@ wit_bindgen::generate!({ path: "../../wit", world: "converter-plugin" });
 use af_plugin_common as common;
 use annotateforge::plugin::types::{AnnotationKind, OptionSpec, OptionValue, PluginError, PluginMetadata, TaskType};
 use exports::annotateforge::plugin::converter::{
-    Annotation, ConvertRequest, ConvertResult, Guest, Label, PolygonLabel, Shape, Warning, WarningReason,
+    ConvertRequest, ConvertResult, Guest, Image, Label, PolygonLabel, Warning, WarningReason,
 };
 
 use crate::segment;
@@ -28,19 +28,23 @@ impl Guest for Plugin {
         }
     }
 
-    fn convert(request: ConvertRequest) -> Result<ConvertResult, PluginError> {
+    fn convert(request: ConvertRequest) -> Result<Vec<ConvertResult>, PluginError> {
         if request.task != TaskType::Segment {
             return Err(PluginError::InvalidInput(format!("{} converts for segment, not {:?}", segment::NAME, request.task)));
         }
         let options = segment::Options::from_settings(&settings(request.options)).map_err(PluginError::InvalidOption)?;
-        let classes = common::ClassTable::new(request.class_mapping.into_iter().map(|e| (e.label, e.class_id)), request.num_classes);
-        let annotations: Vec<common::Annotation> = request.annotations.into_iter().map(annotation).collect();
-        let (mut labels, mut warnings) = (Vec::with_capacity(annotations.len()), Vec::new());
-        segment::convert(request.image.width, request.image.height, annotations, &classes, &options, &mut labels, &mut warnings);
-        Ok(ConvertResult {
-            labels: labels.into_iter().map(|p| Label::Polygon(PolygonLabel { class_id: p.class_id, points: p.points })).collect(),
-            warnings: warnings.into_iter().map(warning).collect(),
-        })
+        let classes = common::ClassTable::new(request.class_labels.into_iter().map(|c| (c.label, c.class_id)), request.num_classes);
+        let mut out = Vec::with_capacity(request.images.len());
+        let (mut labels, mut warnings) = (Vec::new(), Vec::new());
+        for image in &request.images {
+            let annotations = annotations(image)?;
+            segment::convert(image.width, image.height, annotations, &classes, &options, &mut labels, &mut warnings);
+            out.push(ConvertResult {
+                labels: labels.drain(..).map(|p| Label::Polygon(PolygonLabel { class_id: p.class_id, points: p.points })).collect(),
+                warnings: warnings.drain(..).map(warning).collect(),
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -56,23 +60,31 @@ fn settings(options: Vec<annotateforge::plugin::types::Setting>) -> common::Sett
     }))
 }
 
-fn annotation(a: Annotation) -> common::Annotation {
-    common::Annotation {
-        id: a.id,
-        kind: match a.kind {
-            AnnotationKind::Circle => common::Kind::Circle,
-            AnnotationKind::Box => common::Kind::Box,
-            AnnotationKind::Rectangle => common::Kind::Rectangle,
-            AnnotationKind::Polygon => common::Kind::Polygon,
-            AnnotationKind::ImageClass => common::Kind::ImageClass,
-        },
-        shape: match a.shape {
-            Shape::Circle(c) => common::Shape::Circle { x: c.x, y: c.y, radius: c.radius },
-            Shape::Corners(p) => common::Shape::Corners(p),
-            Shape::Polygon(p) => common::Shape::Polygon(p),
-            Shape::None => common::Shape::None,
-        },
-        class_label: a.class_label,
+/// The image's annotations with their geometry read from its flat `coords`.
+fn annotations(image: &Image) -> Result<Vec<common::Annotation>, PluginError> {
+    let mut coords = common::Coords::new(&image.coords);
+    let out = image
+        .annotations
+        .iter()
+        .map(|a| {
+            let kind = kind(a.kind);
+            Ok(common::Annotation { id: a.id, kind, shape: common::Shape::from_coords(kind, coords.take(a.coord_count)?), class: a.class_label })
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(|e| PluginError::InvalidInput(format!("image {}: {e}", image.id)))?;
+    if coords.left() != 0 {
+        return Err(PluginError::InvalidInput(format!("image {}: {} coordinates belong to no annotation", image.id, coords.left())));
+    }
+    Ok(out)
+}
+
+fn kind(k: AnnotationKind) -> common::Kind {
+    match k {
+        AnnotationKind::Circle => common::Kind::Circle,
+        AnnotationKind::Box => common::Kind::Box,
+        AnnotationKind::Rectangle => common::Kind::Rectangle,
+        AnnotationKind::Polygon => common::Kind::Polygon,
+        AnnotationKind::ImageClass => common::Kind::ImageClass,
     }
 }
 

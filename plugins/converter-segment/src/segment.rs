@@ -74,8 +74,8 @@ fn convert_one(width: u32, height: u32, a: Annotation, classes: &ClassTable, opt
     use WarningReason::*;
     let kind = a.kind.as_str();
     let class_id = classes
-        .class_id(&a.class_label)
-        .ok_or_else(|| (UnmappedClass, format!("class label `{}` is not in the class mapping", a.class_label)))?;
+        .class_id(a.class)
+        .ok_or_else(|| (UnmappedClass, format!("class label `{}` is not in the class mapping", classes.label(a.class))))?;
     let points = match a.shape {
         Shape::Polygon(points) => {
             if points.len() < 3 {
@@ -126,11 +126,11 @@ mod tests {
     use af_plugin_common::{Kind, OptionValue};
 
     fn classes() -> ClassTable {
-        ClassTable::new([("a".to_string(), 0), ("b".to_string(), 1)], 2)
+        ClassTable::new([("a".to_string(), Some(0)), ("b".to_string(), Some(1)), ("nope".to_string(), None)], 2)
     }
 
     fn ann(id: i64, kind: Kind, shape: Shape, label: &str) -> Annotation {
-        Annotation { id, kind, shape, class_label: label.into() }
+        Annotation { id, kind, shape, class: classes().index_of(label).unwrap() }
     }
 
     fn run(anns: Vec<Annotation>, opts: Options) -> (Vec<PolygonLabel>, Vec<Warning>) {

@@ -31,7 +31,7 @@ mod guest {
     wit_bindgen::generate!({ path: "../../wit", world: "converter-plugin" });
 
     use annotateforge::plugin::types::{AnnotationKind, PluginError, PluginMetadata, TaskType};
-    use exports::annotateforge::plugin::converter::{BoxLabel, ConvertRequest, ConvertResult, Guest, Label, Shape, Warning, WarningReason};
+    use exports::annotateforge::plugin::converter::{BoxLabel, ConvertRequest, ConvertResult, Guest, Label, Warning, WarningReason};
 
     struct Template;
 
@@ -47,27 +47,42 @@ mod guest {
             }
         }
 
-        fn convert(req: ConvertRequest) -> Result<ConvertResult, PluginError> {
+        /// One call converts a batch of images; return one result per image, in order.
+        fn convert(req: ConvertRequest) -> Result<Vec<ConvertResult>, PluginError> {
             if req.task != TaskType::Detect {
                 return Err(PluginError::InvalidInput("the template converts for detect only".into()));
             }
-            let mut result = ConvertResult { labels: vec![], warnings: vec![] };
-            for a in &req.annotations {
-                let skip = |reason, message: String| Warning { annotation_id: Some(a.id), reason, message };
-                let Some(class) = req.class_mapping.iter().find(|e| e.label == a.class_label) else {
-                    result.warnings.push(skip(WarningReason::UnmappedClass, format!("`{}` is not mapped", a.class_label)));
-                    continue;
-                };
-                let Shape::Corners(corners) = &a.shape else {
-                    result.warnings.push(skip(WarningReason::UnsupportedKind, "only boxes and rectangles".into()));
-                    continue;
-                };
-                match super::box_label(corners, req.image.width, req.image.height, class.class_id) {
-                    Ok((class_id, cx, cy, w, h)) => result.labels.push(Label::Bbox(BoxLabel { class_id, cx, cy, w, h })),
-                    Err(message) => result.warnings.push(skip(WarningReason::Degenerate, message)),
+            let mut results = Vec::with_capacity(req.images.len());
+            for image in &req.images {
+                let mut result = ConvertResult { labels: vec![], warnings: vec![] };
+                // Each annotation's geometry is the next `coord_count` numbers of `coords`.
+                let mut rest = &image.coords[..];
+                for a in &image.annotations {
+                    let Some((coords, tail)) = rest.split_at_checked(a.coord_count as usize) else {
+                        return Err(PluginError::InvalidInput(format!("image {}: coordinates missing", image.id)));
+                    };
+                    rest = tail;
+                    let skip = |reason, message: String| Warning { annotation_id: Some(a.id), reason, message };
+                    // The host resolved the class mapping: `class_labels[i].class_id` is `None`
+                    // for a label the job does not map.
+                    let label = &req.class_labels[a.class_label as usize];
+                    let Some(class_id) = label.class_id else {
+                        result.warnings.push(skip(WarningReason::UnmappedClass, format!("`{}` is not mapped", label.label)));
+                        continue;
+                    };
+                    if !matches!(a.kind, AnnotationKind::Box | AnnotationKind::Rectangle) {
+                        result.warnings.push(skip(WarningReason::UnsupportedKind, "only boxes and rectangles".into()));
+                        continue;
+                    }
+                    let corners: Vec<(f64, f64)> = coords.chunks_exact(2).map(|p| (p[0], p[1])).collect();
+                    match super::box_label(&corners, image.width, image.height, class_id) {
+                        Ok((class_id, cx, cy, w, h)) => result.labels.push(Label::Bbox(BoxLabel { class_id, cx, cy, w, h })),
+                        Err(message) => result.warnings.push(skip(WarningReason::Degenerate, message)),
+                    }
                 }
+                results.push(result);
             }
-            Ok(result)
+            Ok(results)
         }
     }
 

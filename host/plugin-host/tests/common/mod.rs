@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use af_plugin_host::bindings::converter::{Annotation, ClassEntry, ConvertRequest, Image, Shape};
+use af_core::ClassMapping;
+use af_plugin_host::bindings::converter::ConvertRequest;
 use af_plugin_host::bindings::types::{AnnotationKind, Setting, TaskType};
-use af_plugin_host::{builtins, HostConfig, Limits, Plugin, PluginHost};
+use af_plugin_host::{builtins, HostConfig, Limits, Plugin, PluginHost, RequestBuilder};
 
 /// The compiled-component cache shared by the tests (content-addressed, so sharing is safe).
 pub fn cache_dir() -> PathBuf {
@@ -33,22 +34,43 @@ pub fn options(plugin: &Plugin, chosen: &[(&str, serde_json::Value)]) -> Vec<Set
     plugin.resolve_options(&chosen).unwrap()
 }
 
-pub fn corners(x1: f64, y1: f64, x2: f64, y2: f64) -> Shape {
-    Shape::Corners(vec![(x1, y1), (x2, y1), (x2, y2), (x1, y2)])
+/// A box's corners as the flat WIT geometry.
+pub fn corners(x1: f64, y1: f64, x2: f64, y2: f64) -> Vec<f64> {
+    vec![x1, y1, x2, y1, x2, y2, x1, y2]
 }
 
-pub fn annotation(id: i64, kind: AnnotationKind, shape: Shape, label: &str) -> Annotation {
-    Annotation { id, kind, shape, class_label: label.into() }
+pub fn circle(x: f64, y: f64, radius: f64) -> Vec<f64> {
+    vec![x, y, radius]
 }
 
-/// A request for one 200×100 image with classes `a` (0) and `b` (1).
-pub fn request(task: TaskType, annotations: Vec<Annotation>, options: Vec<Setting>) -> ConvertRequest {
-    ConvertRequest {
-        task,
-        image: Image { id: 1, width: 200, height: 100, class_label: None },
-        annotations,
-        class_mapping: vec![ClassEntry { label: "a".into(), class_id: 0 }, ClassEntry { label: "b".into(), class_id: 1 }],
-        num_classes: 2,
-        options,
+pub fn points(p: &[(f64, f64)]) -> Vec<f64> {
+    p.iter().flat_map(|&(x, y)| [x, y]).collect()
+}
+
+/// An annotation for [`request`]: id, kind, flat geometry, class label.
+pub struct Ann(pub i64, pub AnnotationKind, pub Vec<f64>, pub String);
+
+pub fn annotation(id: i64, kind: AnnotationKind, coords: Vec<f64>, label: &str) -> Ann {
+    Ann(id, kind, coords, label.into())
+}
+
+/// Classes `a` (0) and `b` (1).
+pub fn mapping() -> ClassMapping {
+    ClassMapping::from_labels(["a", "b"]).unwrap()
+}
+
+/// A request for one 200×100 image (id 1) with classes `a` (0) and `b` (1).
+pub fn request(task: TaskType, annotations: Vec<Ann>, options: Vec<Setting>) -> ConvertRequest {
+    request_labelled(task, None, annotations, options)
+}
+
+/// [`request`] with an image-level class label.
+pub fn request_labelled(task: TaskType, image_label: Option<&str>, annotations: Vec<Ann>, options: Vec<Setting>) -> ConvertRequest {
+    let mapping = mapping();
+    let mut batch = RequestBuilder::new(task, &mapping, options);
+    batch.image(1, 200, 100, image_label);
+    for Ann(id, kind, coords, label) in &annotations {
+        batch.annotation(*id, *kind, label, coords);
     }
+    batch.request().clone()
 }

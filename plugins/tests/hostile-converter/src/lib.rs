@@ -21,12 +21,13 @@ impl Guest for Hostile {
         }
     }
 
-    fn convert(req: ConvertRequest) -> Result<ConvertResult, PluginError> {
+    fn convert(req: ConvertRequest) -> Result<Vec<ConvertResult>, PluginError> {
         let mode = req.options.iter().find(|s| s.name == "mode").map(|s| match &s.value {
             OptionValue::Text(t) => t.clone(),
             _ => String::new(),
         });
-        let ok = |labels| Ok(ConvertResult { labels, warnings: vec![] });
+        // Every image gets the same labels.
+        let ok = |labels: Vec<Label>| Ok(req.images.iter().map(|_| ConvertResult { labels: labels.clone(), warnings: vec![] }).collect());
         let unit_box = |class_id| Label::Bbox(BoxLabel { class_id, cx: 0.5, cy: 0.5, w: 0.5, h: 0.5 });
         match mode.as_deref().unwrap_or("ok") {
             "ok" => ok(vec![unit_box(0)]),
@@ -50,6 +51,7 @@ impl Guest for Hostile {
             "exit" => std::process::exit(3),
             "bad-class" => ok(vec![unit_box(req.num_classes + 5)]),
             "bad-coords" => ok(vec![Label::Bbox(BoxLabel { class_id: 0, cx: f64::NAN, cy: 0.5, w: 1.5, h: 0.5 })]),
+            "few-results" => Ok(req.images.iter().skip(1).map(|_| ConvertResult { labels: vec![], warnings: vec![] }).collect()),
             "wrong-label" => ok(vec![Label::Polygon(PolygonLabel { class_id: 0, points: vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)] })]),
             "probe" => {
                 // Reports what the sandbox let it see, as an error message the test reads.
