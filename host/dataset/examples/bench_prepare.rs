@@ -8,7 +8,10 @@
 //! - the conversion step through the built-in `converter-detect` component (wasm), on 1 and
 //!   on 2 threads (one sandboxed session per thread), including the record → WIT marshalling;
 //! - the same conversion natively: the plugin's own Rust logic (`af_converter_detect::detect`)
-//!   called in the host, including the record → input marshalling, on 1 thread;
+//!   called in the host, including the record → input marshalling, on 1 thread: once
+//!   discarding each image's labels after converting it, once keeping every image's labels
+//!   and warnings (the output the component path hands to `prepare`); the labels are
+//!   checked to be bit for bit those of the component;
 //! - the split of all images through the `split-random` and `split-stratified` components vs
 //!   their logic called natively;
 //! - the whole `prepare` (convert on all cores, split, hard-link images, write labels,
@@ -19,13 +22,17 @@
 //! Each timing is the best of 3 runs. Prints Markdown tables.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
 use std::time::{Duration, Instant};
 
 use af_core::{AnnotationData, AnnotationType, ClassMapping, TaskType};
 use af_dataset::convert::{annotations_per_image, convert_images, ConvertJob};
 use af_dataset::{prepare, AnnotationRecord, ImageRecord, PluginChoice, PrepareRequest, SplitParams};
 use af_plugin_common as common;
+use af_converter_detect::detect::BoxLabel;
+use af_plugin_host::bindings::converter::Label;
 use af_plugin_host::bindings::splitter::{Item, SplitRequest};
+use af_plugin_host::converter::LabelHasher;
 use af_plugin_host::{builtins, Converter, HostConfig, PluginHost, Splitter};
 
 fn main() -> anyhow::Result<()> {
@@ -71,8 +78,34 @@ fn main() -> anyhow::Result<()> {
     };
     let (wasm1, labels_wasm) = wasm_run(1);
     let (wasm2, _) = wasm_run(2);
-    let (native1, labels_native) = best_of(3, || native(&images, &per, &mapping));
+    // Native, labels discarded after each image (only the conversion itself), and keeping
+    // every image's labels and warnings as the component path and `prepare` do.
+    let (native1, labels_native) = best_of(3, || {
+        let mut n = 0;
+        native(&images, &per, &mapping, |labels, _| n += labels.len());
+        n
+    });
     assert_eq!(labels_wasm, labels_native, "wasm and native produce the same number of labels");
+    let (native_kept, kept) = best_of(3, || {
+        let mut out = Vec::with_capacity(images.len());
+        native(&images, &per, &mapping, |labels, warnings| out.push((labels.to_vec(), warnings.to_vec())));
+        out
+    });
+    // Bit for bit the same labels through wasm and natively.
+    let job = ConvertJob { converter: &converter, task: TaskType::Detect, mapping: &mapping, settings: &settings, threads: 1 };
+    for (w, (labels, warnings)) in convert_images(&job, &images, &per)?.iter().zip(&kept) {
+        let wasm: Vec<[u64; 5]> = w
+            .labels
+            .iter()
+            .map(|l| match l {
+                Label::Bbox(b) => [b.class_id as u64, b.cx.to_bits(), b.cy.to_bits(), b.w.to_bits(), b.h.to_bits()],
+                other => panic!("a detection converter returned {other:?}"),
+            })
+            .collect();
+        let native: Vec<[u64; 5]> = labels.iter().map(|b| [b.class_id as u64, b.cx.to_bits(), b.cy.to_bits(), b.w.to_bits(), b.h.to_bits()]).collect();
+        assert_eq!(wasm, native);
+        assert_eq!(w.warnings.len(), warnings.len());
+    }
 
     // Splitting every image once, through the component and natively.
     let items: Vec<Item> = images
@@ -131,14 +164,19 @@ fn main() -> anyhow::Result<()> {
     println!("| step | time | per image (µs) | per annotation (ns) | images/s |");
     println!("|---|---:|---:|---:|---:|");
     for (step, d) in [
-        ("conversion, native (plugin logic in the host), 1 thread", native1),
+        ("conversion, native (plugin logic in the host), 1 thread, labels discarded", native1),
+        ("conversion, native, 1 thread, every image's labels kept", native_kept),
         ("conversion, wasm component, 1 thread", wasm1),
         ("conversion, wasm component, 2 threads", wasm2),
         ("whole `prepare` (convert on all cores, split, link, write)", full),
     ] {
         println!("| {step} | {d:.2?} | {:.1} | {:.0} | {:.0} |", per_img(d), per_ann(d), rate(d));
     }
-    println!("\nwasm / native conversion (1 thread): {:.2}×\n", wasm1.as_secs_f64() / native1.as_secs_f64());
+    println!(
+        "\nwasm / native conversion (1 thread): {:.2}× (native keeping the labels: {:.2}×)\n",
+        wasm1.as_secs_f64() / native1.as_secs_f64(),
+        wasm1.as_secs_f64() / native_kept.as_secs_f64()
+    );
     println!("| split of {n_images} images (one call) | wasm | native | wasm / native |");
     println!("|---|---:|---:|---:|");
     for (name, w, n) in &splits {
@@ -165,11 +203,13 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, last.unwrap())
 }
 
-/// The native path: records → the plugin's plain-Rust input → `detect::convert`. Like the
-/// host does for the component, each distinct class label is resolved through the mapping
-/// once (here: once for the whole run, which favours native).
-fn native(images: &[ImageRecord], per: &[Vec<&AnnotationRecord>], mapping: &ClassMapping) -> usize {
-    let mut index: HashMap<&str, u32> = HashMap::new();
+/// The native path: records → the plugin's plain-Rust input → `detect::convert`, then
+/// `sink(labels, warnings)` per image. Like the host does for the component, each distinct
+/// class label is resolved through the mapping once (here: once for the whole run, which
+/// favours native).
+fn native(images: &[ImageRecord], per: &[Vec<&AnnotationRecord>], mapping: &ClassMapping, mut sink: impl FnMut(&[BoxLabel], &[common::Warning])) {
+    // The same label hashing as the host's `RequestBuilder`.
+    let mut index: HashMap<&str, u32, BuildHasherDefault<LabelHasher>> = HashMap::default();
     let mut table: Vec<(String, Option<u32>)> = Vec::new();
     for anns in per {
         for a in anns {
@@ -181,34 +221,31 @@ fn native(images: &[ImageRecord], per: &[Vec<&AnnotationRecord>], mapping: &Clas
     }
     let classes = common::ClassTable::new(table, mapping.num_classes());
     let options = af_converter_detect::detect::Options::default();
-    let mut total = 0;
-    let (mut labels, mut warnings) = (Vec::new(), Vec::new());
+    let (mut input, mut labels, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
     for (image, anns) in images.iter().zip(per) {
-        let anns: Vec<common::Annotation> = anns
-            .iter()
-            .map(|a| common::Annotation {
-                id: a.id,
-                kind: match a.annotation_type {
-                    AnnotationType::Circle => common::Kind::Circle,
-                    AnnotationType::Box => common::Kind::Box,
-                    AnnotationType::Rectangle => common::Kind::Rectangle,
-                    AnnotationType::Polygon => common::Kind::Polygon,
-                    AnnotationType::ImageClass => common::Kind::ImageClass,
-                },
-                shape: match &a.data {
-                    AnnotationData::Circle { x, y, size } => common::Shape::Circle { x: *x, y: *y, radius: *size },
-                    AnnotationData::Corners { corners } => common::Shape::Corners(corners.iter().map(|p| (p[0], p[1])).collect()),
-                    AnnotationData::Points { points } => common::Shape::Polygon(points.iter().map(|p| (p[0], p[1])).collect()),
-                },
-                class: index[a.class_label.as_str()],
-            })
-            .collect();
+        input.clear();
+        input.extend(anns.iter().map(|a| common::Annotation {
+            id: a.id,
+            kind: match a.annotation_type {
+                AnnotationType::Circle => common::Kind::Circle,
+                AnnotationType::Box => common::Kind::Box,
+                AnnotationType::Rectangle => common::Kind::Rectangle,
+                AnnotationType::Polygon => common::Kind::Polygon,
+                AnnotationType::ImageClass => common::Kind::ImageClass,
+            },
+            // Borrowed in place, as the component reads its request's flat numbers.
+            shape: match &a.data {
+                AnnotationData::Circle { x, y, size } => common::Shape::Circle { x: *x, y: *y, radius: *size },
+                AnnotationData::Corners { corners } => common::Shape::Corners(corners),
+                AnnotationData::Points { points } => common::Shape::Polygon(points),
+            },
+            class: index[a.class_label.as_str()],
+        }));
         labels.clear();
         warnings.clear();
-        af_converter_detect::detect::convert(image.width, image.height, &anns, &classes, &options, &mut labels, &mut warnings);
-        total += labels.len();
+        af_converter_detect::detect::convert(image.width, image.height, &input, &classes, &options, &mut labels, &mut warnings);
+        sink(&labels, &warnings);
     }
-    total
 }
 
 /// Deterministic synthetic data: per image 14 boxes, 4 circles, 2 polygons (cycling), about

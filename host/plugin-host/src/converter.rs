@@ -2,6 +2,7 @@
 //! `converter-plugin` world).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use af_core::{AnnotationData, AnnotationType, ClassMapping};
 use wasmtime::component::InstancePre;
@@ -135,21 +136,24 @@ pub fn check_result(task: TaskType, num_classes: u32, image: &Image, out: &Conve
 pub struct RequestBuilder<'m> {
     mapping: &'m ClassMapping,
     /// label → index in `request.class_labels`.
-    labels: HashMap<String, u32>,
+    labels: HashMap<String, u32, BuildHasherDefault<LabelHasher>>,
     request: ConvertRequest,
+    /// Images of earlier batches, kept with their (emptied) lists so that a job's batches
+    /// reuse the same buffers instead of growing new ones for every image.
+    spare: Vec<Image>,
 }
 
 impl<'m> RequestBuilder<'m> {
     pub fn new(task: TaskType, mapping: &'m ClassMapping, options: Vec<wit::Setting>) -> Self {
         let request = ConvertRequest { task, class_labels: Vec::new(), num_classes: mapping.num_classes(), options, images: Vec::new() };
-        Self { mapping, labels: HashMap::new(), request }
+        Self { mapping, labels: HashMap::default(), request, spare: Vec::new() }
     }
 
     /// Starts a new, empty batch with the same task, mapping and options.
     pub fn clear(&mut self) {
         self.labels.clear();
         self.request.class_labels.clear();
-        self.request.images.clear();
+        self.spare.append(&mut self.request.images);
     }
 
     /// Images in the batch.
@@ -168,7 +172,15 @@ impl<'m> RequestBuilder<'m> {
     /// Appends an image; the annotations added next belong to it.
     pub fn image(&mut self, id: i64, width: u32, height: u32, class_label: Option<&str>) {
         let class_label = class_label.map(|l| self.label(l));
-        self.request.images.push(Image { id, width, height, class_label, annotations: Vec::new(), coords: Vec::new() });
+        let image = match self.spare.pop() {
+            Some(mut image) => {
+                image.annotations.clear();
+                image.coords.clear();
+                Image { id, width, height, class_label, ..image }
+            }
+            None => Image { id, width, height, class_label, annotations: Vec::new(), coords: Vec::new() },
+        };
+        self.request.images.push(image);
     }
 
     /// Appends an annotation to the last image, its geometry as the WIT `annotation`
@@ -203,5 +215,61 @@ impl<'m> RequestBuilder<'m> {
         self.request.class_labels.push(ClassLabel { label: label.to_string(), class_id: self.mapping.class_id(label) });
         self.labels.insert(label.to_string(), i);
         i
+    }
+}
+
+/// FNV-1a for the label → index lookups of [`RequestBuilder`]: class labels are short
+/// strings looked up once per annotation, and std's SipHash cost more than lowering the
+/// annotation into the plugin. No flooding defence is needed: a batch holds a few hundred
+/// images' labels, so even crafted colliding labels cost milliseconds, not a stall.
+#[derive(Clone, Copy)]
+pub struct LabelHasher(u64);
+
+impl Default for LabelHasher {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for LabelHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cleared_builder_reuses_buffers_but_sends_only_the_new_batch() {
+        let mapping = ClassMapping::from_labels(["cat", "dog"]).unwrap();
+        let mut b = RequestBuilder::new(TaskType::Detect, &mapping, vec![]);
+        b.image(1, 100, 50, None);
+        b.annotation(10, AnnotationKind::Circle, "cat", &[1.0, 2.0, 3.0]);
+        b.annotation(11, AnnotationKind::Box, "bird", &[0.0, 0.0, 4.0, 0.0, 4.0, 4.0, 0.0, 4.0]);
+        b.image(2, 100, 50, Some("dog"));
+        b.annotation(12, AnnotationKind::Circle, "cat", &[5.0, 6.0, 7.0]);
+        let r = b.request();
+        assert_eq!(r.class_labels.iter().map(|c| (c.label.as_str(), c.class_id)).collect::<Vec<_>>(), [("cat", Some(0)), ("bird", None), ("dog", Some(1))]);
+        assert_eq!((r.images[0].annotations[1].class_label, r.images[0].annotations[1].coord_count, r.images[0].coords.len()), (1, 8, 11));
+        assert_eq!((r.images[1].class_label, r.images[1].annotations[0].class_label), (Some(2), 0));
+
+        b.clear();
+        b.image(3, 20, 10, None);
+        b.annotation(13, AnnotationKind::Polygon, "dog", &[1.0, 1.0, 2.0, 1.0, 2.0, 2.0]);
+        let r = b.request();
+        assert_eq!(b.len(), 1);
+        assert_eq!(r.class_labels.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["dog"]);
+        let image = &r.images[0];
+        assert_eq!((image.id, image.width, image.height, image.class_label), (3, 20, 10, None));
+        assert_eq!(image.annotations.iter().map(|a| (a.id, a.class_label, a.coord_count)).collect::<Vec<_>>(), [(13, 0, 6)]);
+        assert_eq!(image.coords, [1.0, 1.0, 2.0, 1.0, 2.0, 2.0]);
     }
 }

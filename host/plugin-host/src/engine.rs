@@ -56,6 +56,11 @@ impl PluginHost {
     pub fn new(config: HostConfig) -> Result<Self, PluginError> {
         let mut c = Config::new();
         c.wasm_component_model(true).epoch_interruption(true);
+        // For profiling plugins: `perf` then names the guest's JIT-compiled functions
+        // (wasmtime writes /tmp/perf-<pid>.map).
+        if std::env::var_os("AF_PLUGIN_PERFMAP").is_some_and(|v| v == "1") {
+            c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&c).map_err(|e| PluginError::Runtime(format!("creating the wasm engine: {e}")))?;
         let linker = sandbox::linker(&engine).map_err(|e| PluginError::Runtime(format!("linking the sandbox: {e}")))?;
         let engine_hash = {

@@ -25,36 +25,38 @@ impl Kind {
     }
 }
 
-/// The geometry of an annotation, in image pixels.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Shape {
+/// An `[x, y]` pair as requests carry it (the host's `af_core::Point` has the same layout).
+pub type Xy = [f64; 2];
+
+/// The geometry of an annotation, in image pixels, borrowed from the request: converters
+/// read it in place, so a request's numbers are never copied per annotation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape<'a> {
     Circle { x: f64, y: f64, radius: f64 },
     /// Box / rectangle corners (4 expected; converters check).
-    Corners(Vec<Point>),
-    Polygon(Vec<Point>),
+    Corners(&'a [Xy]),
+    Polygon(&'a [Xy]),
+    /// Numbers that cannot be this kind's geometry: a circle without exactly 3, an odd
+    /// count of `x, y` numbers. Converters report it as invalid geometry.
+    Malformed { numbers: usize },
     None,
 }
 
-impl Shape {
+impl<'a> Shape<'a> {
     /// Reads the flat geometry of a WIT annotation of `kind`: a circle is `x, y, radius`,
-    /// box / rectangle / polygon are `x, y` pairs, image-class has none. A malformed count
-    /// (a circle without exactly 3 numbers, an odd count) reads as a non-finite number, which
-    /// converters report as invalid geometry.
-    pub fn from_coords(kind: Kind, coords: &[f64]) -> Shape {
-        let pairs = || {
-            let mut points: Vec<Point> = coords.chunks_exact(2).map(|p| (p[0], p[1])).collect();
-            if coords.len() % 2 == 1 {
-                points.push((f64::NAN, f64::NAN));
-            }
-            points
+    /// box / rectangle / polygon are `x, y` pairs, image-class has none.
+    pub fn from_coords(kind: Kind, coords: &'a [f64]) -> Shape<'a> {
+        let pairs = |wrap: fn(&'a [Xy]) -> Shape<'a>| match coords.as_chunks::<2>() {
+            (pairs, []) => wrap(pairs),
+            _ => Shape::Malformed { numbers: coords.len() },
         };
         match kind {
             Kind::Circle => match coords {
                 [x, y, radius] => Shape::Circle { x: *x, y: *y, radius: *radius },
-                _ => Shape::Circle { x: f64::NAN, y: f64::NAN, radius: f64::NAN },
+                _ => Shape::Malformed { numbers: coords.len() },
             },
-            Kind::Box | Kind::Rectangle => Shape::Corners(pairs()),
-            Kind::Polygon => Shape::Polygon(pairs()),
+            Kind::Box | Kind::Rectangle => pairs(Shape::Corners),
+            Kind::Polygon => pairs(Shape::Polygon),
             Kind::ImageClass => Shape::None,
         }
     }
@@ -87,11 +89,11 @@ impl<'a> Coords<'a> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Annotation {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Annotation<'a> {
     pub id: i64,
     pub kind: Kind,
-    pub shape: Shape,
+    pub shape: Shape<'a>,
     /// Index into the request's [`ClassTable`].
     pub class: u32,
 }
@@ -138,9 +140,10 @@ mod tests {
     #[test]
     fn reads_flat_coordinates_by_kind() {
         assert_eq!(Shape::from_coords(Kind::Circle, &[1.0, 2.0, 3.0]), Shape::Circle { x: 1.0, y: 2.0, radius: 3.0 });
-        assert!(matches!(Shape::from_coords(Kind::Circle, &[1.0, 2.0]), Shape::Circle { x, .. } if x.is_nan()));
-        assert_eq!(Shape::from_coords(Kind::Box, &[0.0, 1.0, 2.0, 3.0]), Shape::Corners(vec![(0.0, 1.0), (2.0, 3.0)]));
-        assert!(matches!(&Shape::from_coords(Kind::Polygon, &[0.0, 1.0, 2.0]), Shape::Polygon(p) if p.len() == 2 && p[1].0.is_nan()));
+        assert_eq!(Shape::from_coords(Kind::Circle, &[1.0, 2.0]), Shape::Malformed { numbers: 2 });
+        assert_eq!(Shape::from_coords(Kind::Box, &[0.0, 1.0, 2.0, 3.0]), Shape::Corners(&[[0.0, 1.0], [2.0, 3.0]]));
+        assert_eq!(Shape::from_coords(Kind::Polygon, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]), Shape::Polygon(&[[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]));
+        assert_eq!(Shape::from_coords(Kind::Polygon, &[0.0, 1.0, 2.0]), Shape::Malformed { numbers: 3 });
         assert_eq!(Shape::from_coords(Kind::ImageClass, &[]), Shape::None);
         let mut c = Coords::new(&[1.0, 2.0, 3.0]);
         assert_eq!(c.take(2).unwrap(), &[1.0, 2.0]);

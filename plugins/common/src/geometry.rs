@@ -4,11 +4,28 @@
 
 use crate::annotation::Point;
 
-/// Axis-aligned bounds `(x1, y1, x2, y2)` of a non-empty point set.
-pub fn bounds(points: &[Point]) -> (f64, f64, f64, f64) {
-    points.iter().fold((f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY), |(a, b, c, d), p| {
-        (a.min(p.0), b.min(p.1), c.max(p.0), d.max(p.1))
-    })
+/// Axis-aligned bounds `(x1, y1, x2, y2)` of a non-empty set of finite points.
+///
+/// Comparisons rather than `f64::min` / `max`: those promise NaN handling that wasm's
+/// `f64.min` lacks, so in a component each is a call into libc's `fmin`, and bounds were
+/// the most expensive part of a detection conversion.
+pub fn bounds(points: impl IntoIterator<Item = Point>) -> (f64, f64, f64, f64) {
+    let (mut x1, mut y1, mut x2, mut y2) = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+    for (x, y) in points {
+        if x < x1 {
+            x1 = x;
+        }
+        if x > x2 {
+            x2 = x;
+        }
+        if y < y1 {
+            y1 = y;
+        }
+        if y > y2 {
+            y2 = y;
+        }
+    }
+    (x1, y1, x2, y2)
 }
 
 /// The point clamped into `[0, w] × [0, h]`.
@@ -17,8 +34,13 @@ pub fn clip_point(p: Point, w: f64, h: f64) -> Point {
 }
 
 /// True when every coordinate is finite.
-pub fn all_finite(points: &[Point]) -> bool {
-    points.iter().all(|p| p.0.is_finite() && p.1.is_finite())
+pub fn all_finite(points: impl IntoIterator<Item = Point>) -> bool {
+    points.into_iter().all(|p| p.0.is_finite() && p.1.is_finite())
+}
+
+/// `[x, y]` pairs of a request as points.
+pub fn points(xy: &[crate::annotation::Xy]) -> impl Iterator<Item = Point> + '_ {
+    xy.iter().map(|p| (p[0], p[1]))
 }
 
 /// True when the box `(x1, y1, x2, y2)` and the image `[0, w] × [0, h]` share no area.
@@ -80,7 +102,7 @@ mod tests {
 
     #[test]
     fn bounds_of_rotated_corners() {
-        let b = bounds(&[(5.0, 0.0), (10.0, 5.0), (5.0, 10.0), (0.0, 5.0)]);
+        let b = bounds([(5.0, 0.0), (10.0, 5.0), (5.0, 10.0), (0.0, 5.0)]);
         assert_eq!(b, (0.0, 0.0, 10.0, 10.0));
     }
 

@@ -17,7 +17,7 @@ pub mod rng;
 pub mod split;
 pub mod warning;
 
-pub use annotation::{Annotation, ClassTable, Coords, Kind, Point, Shape};
+pub use annotation::{Annotation, ClassTable, Coords, Kind, Point, Shape, Xy};
 pub use options::{OptionValue, Settings};
 pub use split::{Item, Subset};
 pub use warning::{Warning, WarningReason};

@@ -80,7 +80,7 @@ mod tests {
         ClassTable::new([("cat".to_string(), Some(0)), ("dog".to_string(), Some(1)), ("puppy".to_string(), Some(1)), ("horse".to_string(), None)], 2)
     }
 
-    fn ann(label: &str) -> Annotation {
+    fn ann(label: &str) -> Annotation<'static> {
         Annotation { id: 1, kind: Kind::Box, shape: Shape::None, class: classes().index_of(label).unwrap() }
     }
 

@@ -13,7 +13,7 @@
 //! with no width or height left (or not more than the `min-size` option, in pixels),
 //! polygons with fewer than 3 points, malformed geometry, and `image-class` annotations.
 
-use af_plugin_common::geometry::{all_finite, bounds, outside_image};
+use af_plugin_common::geometry::{all_finite, bounds, outside_image, points};
 use af_plugin_common::{Annotation, ClassTable, Settings, Shape, Warning, WarningReason};
 
 pub const NAME: &str = "converter-detect";
@@ -99,19 +99,22 @@ fn convert_one(
             if corners.len() != 4 {
                 return Err((InvalidGeometry, format!("a {} needs 4 corners, got {}", a.kind.as_str(), corners.len())));
             }
-            if !all_finite(corners) {
+            if !all_finite(points(corners)) {
                 return Err((InvalidGeometry, format!("the {} has a non-finite corner", a.kind.as_str())));
             }
-            bounds(corners)
+            bounds(points(corners))
         }
-        Shape::Polygon(points) => {
-            if points.len() < 3 {
-                return Err((TooFewPoints, format!("a polygon needs at least 3 points, got {}", points.len())));
+        Shape::Polygon(vertices) => {
+            if vertices.len() < 3 {
+                return Err((TooFewPoints, format!("a polygon needs at least 3 points, got {}", vertices.len())));
             }
-            if !all_finite(points) {
+            if !all_finite(points(vertices)) {
                 return Err((InvalidGeometry, "the polygon has a non-finite point".into()));
             }
-            bounds(points)
+            bounds(points(vertices))
+        }
+        Shape::Malformed { numbers } => {
+            return Err((InvalidGeometry, format!("{numbers} coordinates cannot describe a {}", a.kind.as_str())));
         }
         Shape::None => {
             return Err((UnsupportedKind, format!("{} annotations carry no geometry for detection", a.kind.as_str())))
@@ -140,7 +143,7 @@ mod tests {
         ClassTable::new([("a".to_string(), Some(0)), ("b".to_string(), Some(1)), ("zebra".to_string(), None)], 2)
     }
 
-    fn ann(id: i64, kind: Kind, shape: Shape, label: &str) -> Annotation {
+    fn ann(id: i64, kind: Kind, shape: Shape<'static>, label: &str) -> Annotation<'static> {
         Annotation { id, kind, shape, class: classes().index_of(label).unwrap() }
     }
 
@@ -152,7 +155,7 @@ mod tests {
 
     #[test]
     fn rotated_corners_become_their_bounding_box() {
-        let (l, w) = run(&[ann(1, Kind::Rectangle, Shape::Corners(vec![(50.0, 10.0), (90.0, 50.0), (50.0, 90.0), (10.0, 50.0)]), "b")]);
+        let (l, w) = run(&[ann(1, Kind::Rectangle, Shape::Corners(&[[50.0, 10.0], [90.0, 50.0], [50.0, 90.0], [10.0, 50.0]]), "b")]);
         assert!(w.is_empty());
         assert_eq!(l, vec![BoxLabel { class_id: 1, cx: 0.25, cy: 0.5, w: 0.4, h: 0.8 }]);
     }
@@ -166,22 +169,23 @@ mod tests {
 
     #[test]
     fn polygons_become_their_bounding_box() {
-        let (l, _) = run(&[ann(1, Kind::Polygon, Shape::Polygon(vec![(20.0, 20.0), (60.0, 30.0), (40.0, 80.0)]), "a")]);
+        let (l, _) = run(&[ann(1, Kind::Polygon, Shape::Polygon(&[[20.0, 20.0], [60.0, 30.0], [40.0, 80.0]]), "a")]);
         assert_eq!(l, vec![BoxLabel { class_id: 0, cx: 0.2, cy: 0.5, w: 0.2, h: 0.6 }]);
     }
 
     #[test]
     fn skipped_annotations_get_one_warning_each_with_its_reason() {
         let anns = [
-            ann(1, Kind::Box, Shape::Corners(vec![(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)]), "zebra"),
-            ann(2, Kind::Box, Shape::Corners(vec![(210.0, 0.0), (230.0, 0.0), (230.0, 10.0), (210.0, 10.0)]), "a"),
-            ann(3, Kind::Box, Shape::Corners(vec![(5.0, 5.0), (5.0, 5.0), (5.0, 40.0), (5.0, 40.0)]), "a"),
-            ann(4, Kind::Polygon, Shape::Polygon(vec![(1.0, 1.0), (2.0, 2.0)]), "a"),
-            ann(5, Kind::Box, Shape::Corners(vec![(1.0, 1.0), (2.0, 2.0), (3.0, 3.0)]), "a"),
+            ann(1, Kind::Box, Shape::Corners(&[[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]]), "zebra"),
+            ann(2, Kind::Box, Shape::Corners(&[[210.0, 0.0], [230.0, 0.0], [230.0, 10.0], [210.0, 10.0]]), "a"),
+            ann(3, Kind::Box, Shape::Corners(&[[5.0, 5.0], [5.0, 5.0], [5.0, 40.0], [5.0, 40.0]]), "a"),
+            ann(4, Kind::Polygon, Shape::Polygon(&[[1.0, 1.0], [2.0, 2.0]]), "a"),
+            ann(5, Kind::Box, Shape::Corners(&[[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]), "a"),
             ann(6, Kind::Circle, Shape::Circle { x: 5.0, y: f64::NAN, radius: 3.0 }, "a"),
             ann(7, Kind::ImageClass, Shape::None, "a"),
             ann(8, Kind::Circle, Shape::Circle { x: 50.0, y: 50.0, radius: 0.0 }, "a"),
-            ann(9, Kind::Box, Shape::Corners(vec![(-30.0, 0.0), (0.0, 0.0), (0.0, 10.0), (-30.0, 10.0)]), "a"),
+            ann(9, Kind::Box, Shape::Corners(&[[-30.0, 0.0], [0.0, 0.0], [0.0, 10.0], [-30.0, 10.0]]), "a"),
+            ann(10, Kind::Polygon, Shape::from_coords(Kind::Polygon, &[1.0, 1.0, 20.0, 2.0, 3.0]), "a"),
         ];
         let (l, w) = run(&anns);
         assert!(l.is_empty(), "{l:?}");
@@ -199,17 +203,19 @@ mod tests {
                 (Some(7), UnsupportedKind),
                 (Some(8), Degenerate),
                 (Some(9), OutOfImage),
+                (Some(10), InvalidGeometry),
             ]
         );
         assert!(w[0].message.contains("zebra"));
+        assert!(w[9].message.contains("5 coordinates"), "{}", w[9].message);
     }
 
     #[test]
     fn min_size_option_drops_tiny_boxes() {
         let opts = Options::from_settings(&Settings::new([(OPT_MIN_SIZE.to_string(), af_plugin_common::OptionValue::Number(5.0))])).unwrap();
         let anns = [
-            ann(1, Kind::Box, Shape::Corners(vec![(0.0, 0.0), (5.0, 0.0), (5.0, 50.0), (0.0, 50.0)]), "a"),
-            ann(2, Kind::Box, Shape::Corners(vec![(0.0, 0.0), (6.0, 0.0), (6.0, 50.0), (0.0, 50.0)]), "a"),
+            ann(1, Kind::Box, Shape::Corners(&[[0.0, 0.0], [5.0, 0.0], [5.0, 50.0], [0.0, 50.0]]), "a"),
+            ann(2, Kind::Box, Shape::Corners(&[[0.0, 0.0], [6.0, 0.0], [6.0, 50.0], [0.0, 50.0]]), "a"),
         ];
         let (mut l, mut w) = (vec![], vec![]);
         convert(200, 100, &anns, &classes(), &opts, &mut l, &mut w);

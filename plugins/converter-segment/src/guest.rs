@@ -35,10 +35,10 @@ impl Guest for Plugin {
         let options = segment::Options::from_settings(&settings(request.options)).map_err(PluginError::InvalidOption)?;
         let classes = common::ClassTable::new(request.class_labels.into_iter().map(|c| (c.label, c.class_id)), request.num_classes);
         let mut out = Vec::with_capacity(request.images.len());
-        let (mut labels, mut warnings) = (Vec::new(), Vec::new());
+        let (mut anns, mut labels, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
         for image in &request.images {
-            let annotations = annotations(image)?;
-            segment::convert(image.width, image.height, annotations, &classes, &options, &mut labels, &mut warnings);
+            annotations(image, &mut anns)?;
+            segment::convert(image.width, image.height, &anns, &classes, &options, &mut labels, &mut warnings);
             out.push(ConvertResult {
                 labels: labels.drain(..).map(|p| Label::Polygon(PolygonLabel { class_id: p.class_id, points: p.points })).collect(),
                 warnings: warnings.drain(..).map(warning).collect(),
@@ -60,22 +60,20 @@ fn settings(options: Vec<annotateforge::plugin::types::Setting>) -> common::Sett
     }))
 }
 
-/// The image's annotations with their geometry read from its flat `coords`.
-fn annotations(image: &Image) -> Result<Vec<common::Annotation>, PluginError> {
+/// Fills `out` with the image's annotations, their geometry borrowed from its flat `coords`
+/// (nothing is copied per annotation).
+fn annotations<'a>(image: &'a Image, out: &mut Vec<common::Annotation<'a>>) -> Result<(), PluginError> {
+    out.clear();
     let mut coords = common::Coords::new(&image.coords);
-    let out = image
-        .annotations
-        .iter()
-        .map(|a| {
-            let kind = kind(a.kind);
-            Ok(common::Annotation { id: a.id, kind, shape: common::Shape::from_coords(kind, coords.take(a.coord_count)?), class: a.class_label })
-        })
-        .collect::<Result<Vec<_>, String>>()
-        .map_err(|e| PluginError::InvalidInput(format!("image {}: {e}", image.id)))?;
+    for a in &image.annotations {
+        let numbers = coords.take(a.coord_count).map_err(|e| PluginError::InvalidInput(format!("image {}: {e}", image.id)))?;
+        let kind = kind(a.kind);
+        out.push(common::Annotation { id: a.id, kind, shape: common::Shape::from_coords(kind, numbers), class: a.class_label });
+    }
     if coords.left() != 0 {
         return Err(PluginError::InvalidInput(format!("image {}: {} coordinates belong to no annotation", image.id, coords.left())));
     }
-    Ok(out)
+    Ok(())
 }
 
 fn kind(k: AnnotationKind) -> common::Kind {

@@ -12,7 +12,7 @@
 //! polygons with fewer than 3 points, shapes with no area left after clipping, malformed
 //! geometry, and `image-class` annotations.
 
-use af_plugin_common::geometry::{all_finite, bounds, circle_polygon, clip_point, outside_image, polygon_area};
+use af_plugin_common::geometry::{all_finite, bounds, circle_polygon, clip_point, outside_image, points, polygon_area};
 use af_plugin_common::{Annotation, ClassTable, Point, Settings, Shape, Warning, WarningReason};
 
 pub const NAME: &str = "converter-segment";
@@ -55,7 +55,7 @@ pub struct PolygonLabel {
 pub fn convert(
     width: u32,
     height: u32,
-    annotations: Vec<Annotation>,
+    annotations: &[Annotation],
     classes: &ClassTable,
     options: &Options,
     labels: &mut Vec<PolygonLabel>,
@@ -70,24 +70,24 @@ pub fn convert(
     }
 }
 
-fn convert_one(width: u32, height: u32, a: Annotation, classes: &ClassTable, options: &Options) -> Result<PolygonLabel, (WarningReason, String)> {
+fn convert_one(width: u32, height: u32, a: &Annotation, classes: &ClassTable, options: &Options) -> Result<PolygonLabel, (WarningReason, String)> {
     use WarningReason::*;
     let kind = a.kind.as_str();
     let class_id = classes
         .class_id(a.class)
         .ok_or_else(|| (UnmappedClass, format!("class label `{}` is not in the class mapping", classes.label(a.class))))?;
-    let points = match a.shape {
-        Shape::Polygon(points) => {
-            if points.len() < 3 {
-                return Err((TooFewPoints, format!("a polygon needs at least 3 points, got {}", points.len())));
+    let mut polygon: Vec<Point> = match a.shape {
+        Shape::Polygon(vertices) => {
+            if vertices.len() < 3 {
+                return Err((TooFewPoints, format!("a polygon needs at least 3 points, got {}", vertices.len())));
             }
-            points
+            points(vertices).collect()
         }
         Shape::Corners(corners) => {
             if corners.len() != 4 {
                 return Err((InvalidGeometry, format!("a {kind} needs 4 corners, got {}", corners.len())));
             }
-            corners
+            points(corners).collect()
         }
         Shape::Circle { x, y, radius } => {
             if !(x.is_finite() && y.is_finite() && radius.is_finite()) {
@@ -98,26 +98,26 @@ fn convert_one(width: u32, height: u32, a: Annotation, classes: &ClassTable, opt
             }
             circle_polygon(x, y, radius, options.circle_vertices)
         }
+        Shape::Malformed { numbers } => return Err((InvalidGeometry, format!("{numbers} coordinates cannot describe a {kind}"))),
         Shape::None => return Err((UnsupportedKind, format!("{kind} annotations carry no geometry for segmentation"))),
     };
-    if !all_finite(&points) {
+    if !all_finite(polygon.iter().copied()) {
         return Err((InvalidGeometry, format!("the {kind} has a non-finite point")));
     }
     let (w, h) = (width as f64, height as f64);
-    if outside_image(bounds(&points), w, h) {
+    if outside_image(bounds(polygon.iter().copied()), w, h) {
         return Err((OutOfImage, format!("the {kind} lies entirely outside the {width}x{height} image")));
     }
-    let mut points = points;
-    for p in points.iter_mut() {
+    for p in polygon.iter_mut() {
         *p = clip_point(*p, w, h);
     }
-    if polygon_area(&points) <= 0.0 {
+    if polygon_area(&polygon) <= 0.0 {
         return Err((Degenerate, format!("the {kind} has no area inside the image")));
     }
-    for p in points.iter_mut() {
+    for p in polygon.iter_mut() {
         *p = (p.0 / w, p.1 / h);
     }
-    Ok(PolygonLabel { class_id, points })
+    Ok(PolygonLabel { class_id, points: polygon })
 }
 
 #[cfg(test)]
@@ -129,19 +129,19 @@ mod tests {
         ClassTable::new([("a".to_string(), Some(0)), ("b".to_string(), Some(1)), ("nope".to_string(), None)], 2)
     }
 
-    fn ann(id: i64, kind: Kind, shape: Shape, label: &str) -> Annotation {
+    fn ann(id: i64, kind: Kind, shape: Shape<'static>, label: &str) -> Annotation<'static> {
         Annotation { id, kind, shape, class: classes().index_of(label).unwrap() }
     }
 
     fn run(anns: Vec<Annotation>, opts: Options) -> (Vec<PolygonLabel>, Vec<Warning>) {
         let (mut l, mut w) = (vec![], vec![]);
-        convert(100, 50, anns, &classes(), &opts, &mut l, &mut w);
+        convert(100, 50, &anns, &classes(), &opts, &mut l, &mut w);
         (l, w)
     }
 
     #[test]
     fn polygons_keep_their_order_and_are_normalised() {
-        let (l, w) = run(vec![ann(1, Kind::Polygon, Shape::Polygon(vec![(10.0, 5.0), (50.0, 5.0), (30.0, 45.0)]), "b")], Options::default());
+        let (l, w) = run(vec![ann(1, Kind::Polygon, Shape::Polygon(&[[10.0, 5.0], [50.0, 5.0], [30.0, 45.0]]), "b")], Options::default());
         assert!(w.is_empty());
         assert_eq!(l, vec![PolygonLabel { class_id: 1, points: vec![(0.1, 0.1), (0.5, 0.1), (0.3, 0.9)] }]);
     }
@@ -151,7 +151,7 @@ mod tests {
         let opts = Options::from_settings(&Settings::new([(OPT_CIRCLE_VERTICES.to_string(), OptionValue::Integer(6))])).unwrap();
         let (l, _) = run(
             vec![
-                ann(1, Kind::Box, Shape::Corners(vec![(10.0, 10.0), (20.0, 10.0), (20.0, 20.0), (10.0, 20.0)]), "a"),
+                ann(1, Kind::Box, Shape::Corners(&[[10.0, 10.0], [20.0, 10.0], [20.0, 20.0], [10.0, 20.0]]), "a"),
                 ann(2, Kind::Circle, Shape::Circle { x: 50.0, y: 25.0, radius: 10.0 }, "a"),
             ],
             opts,
@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn points_outside_are_clipped() {
-        let (l, _) = run(vec![ann(1, Kind::Polygon, Shape::Polygon(vec![(-10.0, 10.0), (50.0, -5.0), (120.0, 60.0)]), "a")], Options::default());
+        let (l, _) = run(vec![ann(1, Kind::Polygon, Shape::Polygon(&[[-10.0, 10.0], [50.0, -5.0], [120.0, 60.0]]), "a")], Options::default());
         assert_eq!(l[0].points, vec![(0.0, 0.2), (0.5, 0.0), (1.0, 1.0)]);
     }
 
@@ -171,12 +171,12 @@ mod tests {
     fn warnings_name_each_skipped_annotation() {
         let (l, w) = run(
             vec![
-                ann(1, Kind::Polygon, Shape::Polygon(vec![(1.0, 1.0), (2.0, 2.0)]), "a"),
-                ann(2, Kind::Polygon, Shape::Polygon(vec![(200.0, 1.0), (210.0, 2.0), (205.0, 9.0)]), "a"),
-                ann(3, Kind::Polygon, Shape::Polygon(vec![(1.0, 1.0), (2.0, 2.0), (3.0, 3.0)]), "a"),
-                ann(4, Kind::Polygon, Shape::Polygon(vec![(1.0, 1.0), (20.0, 2.0), (3.0, 30.0)]), "nope"),
+                ann(1, Kind::Polygon, Shape::Polygon(&[[1.0, 1.0], [2.0, 2.0]]), "a"),
+                ann(2, Kind::Polygon, Shape::Polygon(&[[200.0, 1.0], [210.0, 2.0], [205.0, 9.0]]), "a"),
+                ann(3, Kind::Polygon, Shape::Polygon(&[[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]), "a"),
+                ann(4, Kind::Polygon, Shape::Polygon(&[[1.0, 1.0], [20.0, 2.0], [3.0, 30.0]]), "nope"),
                 ann(5, Kind::ImageClass, Shape::None, "a"),
-                ann(6, Kind::Box, Shape::Corners(vec![(1.0, 1.0)]), "a"),
+                ann(6, Kind::Box, Shape::Corners(&[[1.0, 1.0]]), "a"),
             ],
             Options::default(),
         );
