@@ -67,7 +67,10 @@ fn config(task: &str, project: i64, epochs: u32) -> Value {
         "annotation_types": types,
         "class_mapping": {"circle": 0, "square": 1, "triangle": 2},
         "split": {"train_ratio": 0.75, "val_ratio": 0.25, "random_seed": 3, "strategy": "split-stratified"},
-        "hyperparameters": {"epochs": epochs, "imgsz": 64, "batch": 4, "seed": 1, "mosaic": 0.0, "warmup_epochs": 0.0}
+        // nbs = batch: an optimiser step every batch. With the default nbs 64 a batch of 4
+        // accumulates 16 batches per step, more than these runs have, so the weights (and the
+        // EMA that validation and the registered model use) would stay at their initial values.
+        "hyperparameters": {"epochs": epochs, "imgsz": 64, "batch": 4, "nbs": 4, "seed": 1, "mosaic": 0.0, "warmup_epochs": 0.0}
     })
 }
 
@@ -174,6 +177,9 @@ async fn full_job(app: &TestApp, addr: SocketAddr, token: &str, project: i64, ta
     let metrics = app.get(&format!("/api/v1/training/jobs/{id}/metrics"), token).await.expect(StatusCode::OK);
     assert_eq!(metrics.as_array().unwrap().len(), 2);
     assert!(metrics[0]["train_loss"].as_f64().unwrap() > 0.0);
+    assert_ne!(metrics[0]["val_loss"], metrics[1]["val_loss"], "{task}: the validated EMA moved between epochs: {metrics}");
+    let data = val_split_is_labelled(app, id, task).await;
+    same_numbers_as_the_engine_cli(app, &job, &data, metrics.as_array().unwrap());
 
     let model = app.get(&format!("/api/v1/models/{model_id}"), token).await.expect(StatusCode::OK);
     assert_eq!((model["task_type"].as_str(), model["image_size"].as_i64()), (Some(task), Some(64)));
@@ -190,6 +196,113 @@ async fn full_job(app: &TestApp, addr: SocketAddr, token: &str, project: i64, ta
     }
     assert!(!app.state.storage.job_run_dir(id).exists(), "checkpoints are removed once the model is registered");
     model_id
+}
+
+/// The split the worker wrote has labels in `val` exactly as its report counts them (a val
+/// split without instances still trains, with box and DFL val losses near zero). Returns what
+/// the trainer was given: `data.yaml`, or the ImageFolder root for classify.
+async fn val_split_is_labelled(app: &TestApp, id: i64, task: &str) -> std::path::PathBuf {
+    let dataset = af_db::jobs::dataset(&app.state.db, id).await.unwrap().expect("the job recorded its dataset");
+    let root = std::path::PathBuf::from(&dataset.dataset_path);
+    let report = dataset.report.expect("a dataset report").0;
+    let val_instances: i64 = report["classes"].as_array().unwrap().iter().map(|c| c["instances"]["val"].as_i64().unwrap()).sum();
+    assert!(dataset.val_images > 0, "{task}: {report}");
+    let files = |dir: std::path::PathBuf| -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).map(|e| e.unwrap().path()).collect();
+        v.sort();
+        v
+    };
+    if task == "classify" {
+        let images: usize = files(root.join("val")).into_iter().map(|class| files(class).len()).sum();
+        assert_eq!(images as i64, dataset.val_images, "{task}: images under val/<class>/");
+        assert_eq!(val_instances, dataset.val_images, "{task}: one label per val image");
+        return root;
+    }
+    let images = files(root.join("images/val"));
+    assert_eq!(images.len() as i64, dataset.val_images, "{task}");
+    let mut rows = 0i64;
+    for image in &images {
+        let label = root.join("labels/val").join(image.file_stem().unwrap()).with_extension("txt");
+        let text = std::fs::read_to_string(&label).unwrap_or_else(|e| panic!("{task}: {}: {e}", label.display()));
+        rows += text.lines().filter(|l| !l.trim().is_empty()).count() as i64;
+    }
+    assert!(rows > 0, "{task}: the val labels hold no instance");
+    assert_eq!(rows, val_instances, "{task}: val label rows vs the report's val instances");
+    let yaml = std::fs::read_to_string(root.join("data.yaml")).unwrap();
+    assert!(yaml.contains("val: images/val"), "{yaml}");
+    root.join("data.yaml")
+}
+
+/// The job's per-epoch numbers are the engine's own: `annotateforge train` (the engine CLI, a
+/// separate process) on the dataset the worker wrote, with the job's stored hyperparameters,
+/// reports the same train and val losses and the same headline metric for every epoch. A
+/// server-side difference (the split, the labels, the hyperparameters handed over, the
+/// formatter's mapping, the row written) shows up here as a mismatch.
+fn same_numbers_as_the_engine_cli(app: &TestApp, job: &Value, data: &std::path::Path, rows: &[Value]) {
+    let task = job["task_type"].as_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_annotateforge"));
+    cmd.args(["train", "--task", task, "--device", "cpu", "--json", "--exist-ok", "--name", "run"])
+        .arg("--data")
+        .arg(data)
+        .arg("--project")
+        .arg(out.path())
+        .arg("--weights-dir")
+        .arg(&app.state.config.jobs.weights_dir);
+    for (k, v) in job["config"]["hyperparameters"].as_object().unwrap() {
+        match v {
+            Value::Null => {}
+            Value::String(s) => {
+                cmd.arg(format!("{k}={s}"));
+            }
+            v => {
+                cmd.arg(format!("{k}={v}"));
+            }
+        }
+    }
+    let output = cmd.stderr(Stdio::inherit()).output().expect("run annotateforge train");
+    assert!(output.status.success(), "{task}: annotateforge train failed");
+    let epochs: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["type"] == "epoch_end")
+        .collect();
+    assert_eq!(epochs.len(), rows.len(), "{task}");
+    let pairs: &[(&str, &str)] = match task {
+        "classify" => &[("train/loss", "train_loss"), ("val/loss", "val_loss"), ("metrics/accuracy_top1", "top1_accuracy")],
+        "detect" => &[
+            ("train/box_loss", "train_box_loss"),
+            ("train/cls_loss", "train_cls_loss"),
+            ("train/dfl_loss", "train_dfl_loss"),
+            ("val/box_loss", "val_box_loss"),
+            ("val/cls_loss", "val_cls_loss"),
+            ("val/dfl_loss", "val_dfl_loss"),
+            ("metrics/mAP50-95(B)", "map50_95"),
+        ],
+        _ => &[
+            ("train/box_loss", "train_box_loss"),
+            ("train/seg_loss", "train_seg_loss"),
+            ("train/cls_loss", "train_cls_loss"),
+            ("train/dfl_loss", "train_dfl_loss"),
+            ("val/box_loss", "val_box_loss"),
+            ("val/seg_loss", "val_seg_loss"),
+            ("val/cls_loss", "val_cls_loss"),
+            ("val/dfl_loss", "val_dfl_loss"),
+            ("metrics/mAP50-95(M)", "mask_map50_95"),
+        ],
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1e-6);
+    for (engine, row) in epochs.iter().zip(rows) {
+        assert_eq!(engine["epoch"], row["epoch"], "{task}");
+        for (raw, name) in pairs {
+            let (want, got) = (engine["metrics"][raw].as_f64().unwrap(), row["metrics"][name].as_f64().unwrap());
+            assert!(close(want, got), "{task} epoch {}: {name} is {got} on the server, the engine CLI says {raw} = {want}", row["epoch"]);
+        }
+        let sum = |phase: &str| -> f64 { pairs.iter().filter(|(r, _)| r.starts_with(phase) && r.ends_with("loss")).map(|(r, _)| engine["metrics"][r].as_f64().unwrap()).sum() };
+        assert!(close(row["train_loss"].as_f64().unwrap(), sum("train/")), "{task}: {row}");
+        assert!(close(row["val_loss"].as_f64().unwrap(), sum("val/")), "{task}: {row}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
