@@ -8,14 +8,16 @@
 //!   the formatter call to the client's receipt of the message (p50 / p99).
 //! - **predict**: `POST /api/v1/models/{id}/predict` (JSON `image_id`) requests/s and
 //!   p50/p99 latency with 16 concurrent clients, and one client's p50 against the engine's own
-//!   single-image latency (`Predictor::predict_one` on the same decoded image), whose
-//!   difference is the API's overhead.
+//!   single-image latency in the same run: `read_image` + `Predictor::predict_one` on the
+//!   stored file (what a request has to do too; the difference is the API's overhead) and
+//!   `predict_one` alone on the decoded image.
 //!
 //! ```sh
 //! cargo run --release -p annotateforge --example bench_jobs -- [--backend sqlite|postgres|both]
 //!     [--epochs 40] [--clients 1,50,200] [--requests 200] [--imgsz 640] [--skip-events] [--skip-predict]
 //! ```
-//! `scripts/bench-jobs.sh` builds and runs it; copy its output into docs/benchmarks.md.
+//! Source `scripts/env.sh` first (libtorch); PostgreSQL runs on a throwaway cluster
+//! (`af_db::testing`). Results are recorded in docs/benchmarks.md (issue 6 section).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -169,7 +171,8 @@ async fn bench_events(b: &Bench, clients: usize, epochs: usize) -> anyhow::Resul
     let first = annotateforge::jobs::JobEvent::status(af_core::JobStatus::Pending, None, None).to_new();
     let (job, _) = af_db::jobs::create(&b.state.db, &new, &first).await?;
     let worker = "bench-worker";
-    af_db::jobs::claim(&b.state.db, worker, |_| annotateforge::jobs::JobEvent::info("claimed").to_new()).await?.context("claim")?;
+    let (claimed, _) = af_db::jobs::claim(&b.state.db, worker, |_| annotateforge::jobs::JobEvent::info("claimed").to_new()).await?.context("claim")?;
+    anyhow::ensure!(claimed.id == job.id, "claimed job {} instead of {}", claimed.id, job.id);
     let to_training = af_db::jobs::JobUpdate {
         from: &[af_core::JobStatus::Preparing],
         worker_id: Some(worker),
@@ -188,18 +191,23 @@ async fn bench_events(b: &Bench, clients: usize, epochs: usize) -> anyhow::Resul
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
         let sent_at = sent_at.clone();
         let ready = ready_tx.clone();
-        let last_seq = job.last_event_seq + 2;
         readers.push(tokio::spawn(async move {
             let mut h = Histogram::<u64>::new(3).unwrap();
             let mut seen = 0usize;
             let mut ready = Some(ready);
+            // The snapshot says how far the stored history goes; once the client has read up
+            // to there it is following live events.
+            let mut history_end = i64::MAX;
             while let Some(Ok(msg)) = ws.next().await {
                 let Ok(text) = msg.to_text() else { continue };
                 let v: Value = match serde_json::from_str(text) {
                     Ok(v) => v,
                     Err(_) => continue,
                 };
-                if v["seq"].as_i64().is_some_and(|s| s >= last_seq) {
+                if v["type"] == "snapshot" {
+                    history_end = v["last_seq"].as_i64().unwrap_or(0);
+                }
+                if v["seq"].as_i64().unwrap_or(0) >= history_end {
                     if let Some(r) = ready.take() {
                         let _ = r.send(()).await;
                     }
@@ -299,6 +307,14 @@ async fn bench_predict(b: &Bench, requests: usize, concurrency: usize, imgsz: u3
         predictor.predict_one(&pixels, &opts)?;
         engine.record(t.elapsed().as_micros() as u64)?;
     }
+    // The engine from the stored file: decode + predict, what the API also has to do per request.
+    let mut engine_file = Histogram::<u64>::new(3)?;
+    for _ in 0..n_single {
+        let t = Instant::now();
+        let pixels = af_engine::predict::read_image(&path)?;
+        predictor.predict_one(&pixels, &opts)?;
+        engine_file.record(t.elapsed().as_micros() as u64)?;
+    }
     drop(predictor);
 
     let http = reqwest::Client::new();
@@ -336,11 +352,14 @@ async fn bench_predict(b: &Bench, requests: usize, concurrency: usize, imgsz: u3
         concurrent.add(&t.await?)?;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    println!("  engine predict_one (yolov8n detect, 640x480 -> {imgsz}): {}", summary(&engine, 1000.0));
+    println!("  engine predict_one (yolov8n detect, decoded 640x480 -> {imgsz}): {}", summary(&engine, 1000.0));
+    println!("  engine read_image + predict_one (the stored PNG):      {}", summary(&engine_file, 1000.0));
     println!("  API, 1 client:   {}", summary(&single, 1000.0));
+    let p50 = |h: &Histogram<u64>| h.value_at_quantile(0.5) as f64 / 1000.0;
     println!(
-        "  API overhead at p50: {:.2} ms",
-        (single.value_at_quantile(0.5) as f64 - engine.value_at_quantile(0.5) as f64) / 1000.0
+        "  API overhead at p50: {:.2} ms over read+predict, {:.2} ms over predict_one alone",
+        p50(&single) - p50(&engine_file),
+        p50(&single) - p50(&engine)
     );
     println!(
         "  API, {concurrency} clients: {:.1} requests/s over {requests} requests; {}",
@@ -353,6 +372,8 @@ async fn bench_predict(b: &Bench, requests: usize, concurrency: usize, imgsz: u3
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
+    let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_string();
+    println!("load average at start: {}", load());
     println!(
         "machine: {} cores; libtorch threads {}; {}",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
@@ -371,5 +392,6 @@ async fn main() -> anyhow::Result<()> {
             bench_predict(&b, args.requests, args.concurrency, args.imgsz).await?;
         }
     }
+    println!("load average at end: {}", load());
     Ok(())
 }
