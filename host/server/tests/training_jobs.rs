@@ -103,6 +103,22 @@ async fn read_all(ws: &mut Socket, limit: Duration) -> (Vec<Value>, Option<Close
     }
 }
 
+/// Reads events (snapshots skipped) up to and including the first one `stop` accepts.
+async fn read_until(ws: &mut Socket, limit: Duration, what: &str, stop: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let mut out = vec![];
+    loop {
+        let e = next(ws, limit).await.expect(what);
+        if e["type"] == "snapshot" {
+            continue;
+        }
+        let done = stop(&e);
+        out.push(e);
+        if done {
+            return out;
+        }
+    }
+}
+
 fn seqs(events: &[Value]) -> Vec<i64> {
     events.iter().map(|e| e["seq"].as_i64().unwrap()).collect()
 }
@@ -123,17 +139,7 @@ async fn full_job(app: &TestApp, addr: SocketAddr, token: &str, project: i64, ta
     let mut events = vec![];
     if reconnect {
         // Read until training has begun, drop the connection, resume with `since`.
-        loop {
-            let e = next(&mut ws, limit).await.expect("the stream goes on");
-            if e["type"] == "snapshot" {
-                continue;
-            }
-            let started = e["type"] == "epoch_start";
-            events.push(e);
-            if started {
-                break;
-            }
-        }
+        events = read_until(&mut ws, limit, "the stream goes on", |e| e["type"] == "epoch_start").await;
         drop(ws);
         let last = *seqs(&events).last().unwrap();
         ws = connect(addr, id, token, Some(last)).await;
@@ -419,19 +425,8 @@ async fn sqlite_cancelling_a_running_job_stops_it_within_a_batch() {
     let (addr, _stop) = app.listen().await;
     let id = app.post("/api/v1/training/jobs", &token, config("detect", project, 50)).await.expect(StatusCode::CREATED)["id"].as_i64().unwrap();
     let mut ws = connect(addr, id, &token, None).await;
-    let mut events = vec![];
     // Wait for the second batch of the first epoch: training is under way.
-    loop {
-        let e = next(&mut ws, Duration::from_secs(120)).await.expect("the stream goes on");
-        if e["type"] == "snapshot" {
-            continue;
-        }
-        let second_batch = e["type"] == "batch_progress" && e["batch"].as_u64() == Some(2);
-        events.push(e);
-        if second_batch {
-            break;
-        }
-    }
+    read_until(&mut ws, Duration::from_secs(120), "the stream goes on", |e| e["type"] == "batch_progress" && e["batch"].as_u64() == Some(2)).await;
     let asked = Instant::now();
     let cancelled = app.delete(&format!("/api/v1/training/jobs/{id}"), &token).await.expect(StatusCode::OK);
     let took = asked.elapsed();
@@ -525,18 +520,7 @@ async fn postgres_a_killed_worker_s_job_finishes_on_another_and_no_job_runs_twic
     let mut a = Killed(spawn_worker(&app, "worker-a"));
     let long = app.post("/api/v1/training/jobs", &token, config("detect", project, 5)).await.expect(StatusCode::CREATED)["id"].as_i64().unwrap();
     let mut ws = connect(addr, long, &token, None).await;
-    let mut before = vec![];
-    loop {
-        let e = next(&mut ws, Duration::from_secs(240)).await.expect("worker A trains");
-        if e["type"] == "snapshot" {
-            continue;
-        }
-        let second = e["type"] == "epoch_complete" && e["epoch"].as_u64() == Some(2);
-        before.push(e);
-        if second {
-            break;
-        }
-    }
+    let before = read_until(&mut ws, Duration::from_secs(240), "worker A trains", |e| e["type"] == "epoch_complete" && e["epoch"].as_u64() == Some(2)).await;
     // Worker B joins while A trains: it must leave A's job alone and take the next one.
     let _b = Killed(spawn_worker(&app, "worker-b"));
     let short = app.post("/api/v1/training/jobs", &token, config("classify", project, 1)).await.expect(StatusCode::CREATED)["id"].as_i64().unwrap();
