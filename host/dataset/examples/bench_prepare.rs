@@ -30,8 +30,7 @@ use af_core::{AnnotationData, AnnotationType, ClassMapping, TaskType};
 use af_dataset::convert::{annotations_per_image, convert_images, ConvertJob};
 use af_dataset::{prepare, AnnotationRecord, ImageRecord, PluginChoice, PrepareRequest, SplitParams};
 use af_plugin_common as common;
-use af_converter_detect::detect::BoxLabel;
-use af_plugin_host::bindings::converter::Label;
+use af_plugin_common::batch::{ImageConverter, ImageHead, LabelColumns};
 use af_plugin_host::bindings::splitter::{Item, SplitRequest};
 use af_plugin_host::converter::LabelHasher;
 use af_plugin_host::{builtins, Converter, HostConfig, PluginHost, Splitter};
@@ -80,22 +79,21 @@ fn main() -> anyhow::Result<()> {
     let wasm_run = |threads| {
         let job = ConvertJob { converter: &converter, task: TaskType::Detect, mapping: &mapping, settings: &settings, threads };
         let out = convert_images(&job, &images, &per).unwrap();
-        out.iter().map(|r| r.labels.len()).sum::<usize>()
+        out.iter().map(|r| r.labels.class_ids.len()).sum::<usize>()
     };
     // Native, labels discarded after each image (only the conversion itself), and keeping
-    // every image's labels and warnings as the component path and `prepare` do.
-    let native_discarded = || {
-        let mut n = 0;
-        native(&images, &per, &mapping, |labels, _| n += labels.len());
-        n
-    };
-    let native_keeping = || {
-        let mut out = Vec::with_capacity(images.len());
-        native(&images, &per, &mapping, |labels, warnings| out.push((labels.to_vec(), warnings.to_vec())));
-        out
-    };
+    // every image's labels and warnings in columns, as the component returns them.
+    let native_discarded = || native(&images, &per, &mapping, false).0.per_image.iter().map(|&n| n as usize).sum::<usize>();
+    let native_keeping = || native(&images, &per, &mapping, true);
+    // `AF_BENCH_PROFILE=wasm|native`: only that conversion, 200 times, for `perf record`.
+    if let Ok(only) = std::env::var("AF_BENCH_PROFILE") {
+        for _ in 0..200 {
+            std::hint::black_box(if only == "wasm" { wasm_run(1) } else { native_discarded() });
+        }
+        return Ok(());
+    }
     let [mut wasm1, mut wasm2, mut native1, mut native_kept] = [Duration::MAX; 4];
-    let (mut labels_wasm, mut labels_native, mut kept) = (0, 0, Vec::new());
+    let (mut labels_wasm, mut labels_native, mut kept) = (0, 0, (LabelColumns::default(), 0));
     for _ in 0..ROUNDS {
         let (d, n) = best_of(1, || wasm_run(1));
         (wasm1, labels_wasm) = (wasm1.min(d), n);
@@ -106,21 +104,15 @@ fn main() -> anyhow::Result<()> {
         (native_kept, kept) = (native_kept.min(d), k);
     }
     assert_eq!(labels_wasm, labels_native, "wasm and native produce the same number of labels");
-    // Bit for bit the same labels through wasm and natively.
+    // Bit for bit the same labels (and as many warnings) through wasm and natively.
     let job = ConvertJob { converter: &converter, task: TaskType::Detect, mapping: &mapping, settings: &settings, threads: 1 };
-    for (w, (labels, warnings)) in convert_images(&job, &images, &per)?.iter().zip(&kept) {
-        let wasm: Vec<[u64; 5]> = w
-            .labels
-            .iter()
-            .map(|l| match l {
-                Label::Bbox(b) => [b.class_id as u64, b.cx.to_bits(), b.cy.to_bits(), b.w.to_bits(), b.h.to_bits()],
-                other => panic!("a detection converter returned {other:?}"),
-            })
-            .collect();
-        let native: Vec<[u64; 5]> = labels.iter().map(|b| [b.class_id as u64, b.cx.to_bits(), b.cy.to_bits(), b.w.to_bits(), b.h.to_bits()]).collect();
-        assert_eq!(wasm, native);
-        assert_eq!(w.warnings.len(), warnings.len());
-    }
+    let wasm_out = convert_images(&job, &images, &per)?;
+    let (labels, warnings) = &kept;
+    let concat = |f: &dyn Fn(&af_plugin_host::bindings::converter::Labels) -> Vec<u64>| wasm_out.iter().flat_map(|r| f(&r.labels)).collect::<Vec<u64>>();
+    assert_eq!(concat(&|l| l.per_image.iter().map(|&n| n as u64).collect()), labels.per_image.iter().map(|&n| n as u64).collect::<Vec<_>>());
+    assert_eq!(concat(&|l| l.class_ids.iter().map(|&n| n as u64).collect()), labels.class_ids.iter().map(|&n| n as u64).collect::<Vec<_>>());
+    assert_eq!(concat(&|l| l.coords.iter().map(|x| x.to_bits()).collect()), labels.coords.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+    assert_eq!(wasm_out.iter().map(|r| r.warnings.len()).sum::<usize>(), *warnings);
 
     // Splitting every image once, through the component and natively.
     let items: Vec<Item> = images
@@ -224,11 +216,12 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, last.unwrap())
 }
 
-/// The native path: records → the plugin's plain-Rust input → `detect::convert`, then
-/// `sink(labels, warnings)` per image. Like the host does for the component, each distinct
-/// class label is resolved through the mapping once (here: once for the whole run, which
-/// favours native).
-fn native(images: &[ImageRecord], per: &[Vec<&AnnotationRecord>], mapping: &ClassMapping, mut sink: impl FnMut(&[BoxLabel], &[common::Warning])) {
+/// The native path: records → the plugin's plain-Rust input → the same
+/// `ImageConverter::convert_image` the component runs, its labels in [`LabelColumns`] (kept
+/// for every image when `keep`, else cleared after each image). Returns the labels and the
+/// number of warnings. Like the host does for the component, each distinct class label is
+/// resolved through the mapping once (here: once for the whole run, which favours native).
+fn native(images: &[ImageRecord], per: &[Vec<&AnnotationRecord>], mapping: &ClassMapping, keep: bool) -> (LabelColumns, usize) {
     // The same label hashing as the host's `RequestBuilder`.
     let mut index: HashMap<&str, u32, BuildHasherDefault<LabelHasher>> = HashMap::default();
     let mut table: Vec<(String, Option<u32>)> = Vec::new();
@@ -241,8 +234,9 @@ fn native(images: &[ImageRecord], per: &[Vec<&AnnotationRecord>], mapping: &Clas
         }
     }
     let classes = common::ClassTable::new(table, mapping.num_classes());
-    let options = af_converter_detect::detect::Options::default();
-    let (mut input, mut labels, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
+    let converter = af_converter_detect::detect::Options::default();
+    let (mut input, mut labels, mut warnings, mut warned) = (Vec::new(), LabelColumns::default(), Vec::new(), 0);
+    let mut discarded = Vec::new();
     for (image, anns) in images.iter().zip(per) {
         input.clear();
         input.extend(anns.iter().map(|a| common::Annotation {
@@ -262,11 +256,24 @@ fn native(images: &[ImageRecord], per: &[Vec<&AnnotationRecord>], mapping: &Clas
             },
             class: index[a.class_label.as_str()],
         }));
-        labels.clear();
+        let head = ImageHead { id: image.id, width: image.width, height: image.height, class_label: None, annotation_count: anns.len() as u32 };
+        let before = labels.len();
+        converter.convert_image(&head, &input, &classes, &mut labels, &mut warnings);
+        warned += warnings.len();
         warnings.clear();
-        af_converter_detect::detect::convert(image.width, image.height, &input, &classes, &options, &mut labels, &mut warnings);
-        sink(&labels, &warnings);
+        if keep {
+            labels.per_image.push((labels.len() - before) as u32);
+        } else {
+            discarded.push(labels.len() as u32);
+            labels.class_ids.clear();
+            labels.coord_counts.clear();
+            labels.coords.clear();
+        }
     }
+    if !keep {
+        labels.per_image = discarded;
+    }
+    (labels, warned)
 }
 
 /// Deterministic synthetic data: per image 14 boxes, 4 circles, 2 polygons (cycling), about

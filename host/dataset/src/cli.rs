@@ -22,10 +22,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use af_core::{AnnotationData, AnnotationType, ClassMapping, TaskType};
-use af_plugin_host::bindings::converter::Label;
 use af_plugin_host::bindings::formatter::{Direction, FormatRequest, MetricGroup, RawMetric};
 use af_plugin_host::bindings::splitter::{self, Item, SplitRequest};
-use af_plugin_host::{task_type, Converter, RequestBuilder, Formatter, HostConfig, Kind, Limits, Plugin, PluginHost, Splitter};
+use af_plugin_host::{task_type, Converter, Label, RequestBuilder, Formatter, HostConfig, Kind, Limits, Plugin, PluginHost, Splitter};
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -137,13 +136,14 @@ fn run_converter(plugin: &Plugin, s: ConverterSample) -> anyhow::Result<Value> {
         let data = AnnotationData::parse(a.annotation_type, &a.data).map_err(|e| anyhow::anyhow!("annotations[{i}].{e}"))?;
         batch.annotation_data(a.id.unwrap_or(i as i64 + 1), a.annotation_type, &a.class_label, &data);
     }
-    let out = plugin.call::<Converter>(batch.request())?.pop().context("the converter returned no result")?;
+    let result = plugin.call::<Converter>(batch.request())?;
+    let out = result.images().next().context("the converter returned no result")?;
     let labels: Vec<Value> = out
         .labels
         .iter()
         .map(|l| match l {
-            Label::Bbox(b) => json!({"class_id": b.class_id, "cx": b.cx, "cy": b.cy, "w": b.w, "h": b.h}),
-            Label::Polygon(p) => json!({"class_id": p.class_id, "points": p.points.iter().map(|(x, y)| [*x, *y]).collect::<Vec<_>>()}),
+            Label::Bbox { class_id, cx, cy, w, h } => json!({"class_id": class_id, "cx": cx, "cy": cy, "w": w, "h": h}),
+            Label::Polygon { class_id, points } => json!({"class_id": class_id, "points": points}),
             Label::ImageClass(c) => json!({"class_id": c}),
         })
         .collect();
@@ -152,7 +152,7 @@ fn run_converter(plugin: &Plugin, s: ConverterSample) -> anyhow::Result<Value> {
         .iter()
         .map(|w| json!({"annotation_id": w.annotation_id, "reason": SkipReason::from(w.reason), "message": w.message}))
         .collect();
-    let text = label_text(&out.labels);
+    let text = label_text(out.labels);
     let lines: Vec<&str> = text.lines().collect();
     Ok(json!({ "labels": labels, "lines": lines, "warnings": warnings }))
 }

@@ -29,7 +29,9 @@ pub struct ConvertJob<'a> {
     pub threads: usize,
 }
 
-/// Converts every image; `annotations[i]` are the annotations of `images[i]`.
+/// Converts every image; `annotations[i]` are the annotations of `images[i]`. Returns one
+/// result per converter call, in image order: `results.iter().flat_map(ConvertResult::images)`
+/// reads them image by image.
 pub fn convert_images(job: &ConvertJob<'_>, images: &[ImageRecord], annotations: &[Vec<&AnnotationRecord>]) -> Result<Vec<ConvertResult>, DatasetError> {
     assert_eq!(images.len(), annotations.len());
     let threads = job.threads.max(1).min(images.len().max(1));
@@ -42,7 +44,7 @@ pub fn convert_images(job: &ConvertJob<'_>, images: &[ImageRecord], annotations:
             .collect();
         handles.into_iter().map(|h| h.join().expect("a conversion thread panicked")).collect()
     });
-    let mut out = Vec::with_capacity(images.len());
+    let mut out = Vec::new();
     for part in parts {
         out.extend(part?);
     }
@@ -53,7 +55,7 @@ pub fn convert_images(job: &ConvertJob<'_>, images: &[ImageRecord], annotations:
 fn convert_run(job: &ConvertJob<'_>, images: &[ImageRecord], annotations: &[Vec<&AnnotationRecord>]) -> Result<Vec<ConvertResult>, DatasetError> {
     let mut session = job.converter.session::<Converter>()?;
     let mut batch = RequestBuilder::new(task_type(job.task), job.mapping, job.settings.to_vec());
-    let mut out = Vec::with_capacity(images.len());
+    let mut out = Vec::with_capacity(images.len().div_ceil(BATCH_IMAGES));
     for (imgs, anns) in images.chunks(BATCH_IMAGES).zip(annotations.chunks(BATCH_IMAGES)) {
         batch.clear();
         for (image, anns) in imgs.iter().zip(anns) {
@@ -62,7 +64,7 @@ fn convert_run(job: &ConvertJob<'_>, images: &[ImageRecord], annotations: &[Vec<
                 batch.annotation_data(a.id, a.annotation_type, &a.class_label, &a.data);
             }
         }
-        out.extend(session.call(batch.request())?);
+        out.push(session.call(batch.request())?);
     }
     Ok(out)
 }

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use af_plugin_host::bindings::converter::Label;
+use af_plugin_host::{ImageLabels, Label};
 use serde::{Deserialize, Serialize};
 
 use crate::error::DatasetError;
@@ -56,16 +56,16 @@ pub fn file_name(image: &ImageRecord) -> Result<String, DatasetError> {
 }
 
 /// A label file's text: one line per label, `\n` after every line.
-pub fn label_text(labels: &[Label]) -> String {
+pub fn label_text(labels: ImageLabels<'_>) -> String {
     let mut s = String::new();
-    for label in labels {
+    for label in labels.iter() {
         match label {
-            Label::Bbox(b) => {
-                writeln!(s, "{} {:.6} {:.6} {:.6} {:.6}", b.class_id, b.cx, b.cy, b.w, b.h).unwrap();
+            Label::Bbox { class_id, cx, cy, w, h } => {
+                writeln!(s, "{class_id} {cx:.6} {cy:.6} {w:.6} {h:.6}").unwrap();
             }
-            Label::Polygon(p) => {
-                write!(s, "{}", p.class_id).unwrap();
-                for (x, y) in &p.points {
+            Label::Polygon { class_id, points } => {
+                write!(s, "{class_id}").unwrap();
+                for [x, y] in points {
                     write!(s, " {x:.6} {y:.6}").unwrap();
                 }
                 s.push('\n');
@@ -162,7 +162,7 @@ pub fn label_path(root: &Path, subset: Subset, image_file: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use af_plugin_host::bindings::converter::{BoxLabel, PolygonLabel};
+    use af_plugin_host::bindings::converter::{ConvertResult, Labels};
 
     fn image(path: &str) -> ImageRecord {
         ImageRecord { id: 7, project_id: 1, path: path.into(), width: 10, height: 10, class_label: None, metadata: Default::default() }
@@ -170,12 +170,16 @@ mod tests {
 
     #[test]
     fn label_lines_use_six_decimals_with_round_half_even() {
-        let text = label_text(&[
-            Label::Bbox(BoxLabel { class_id: 3, cx: 10.0 / 256.0, cy: 0.5, w: 0.1234565, h: 1.0 }),
-            Label::Polygon(PolygonLabel { class_id: 0, points: vec![(0.0, 1.0), (0.25, 0.5), (1.0 / 3.0, 0.75)] }),
-        ]);
-        assert_eq!(text, "3 0.039062 0.500000 0.123456 1.000000\n0 0.000000 1.000000 0.250000 0.500000 0.333333 0.750000\n");
-        assert_eq!(label_text(&[]), "");
+        // A box and a polygon in the first image, nothing in the second.
+        let labels = Labels {
+            per_image: vec![2, 0],
+            class_ids: vec![3, 0],
+            coord_counts: vec![4, 6],
+            coords: vec![10.0 / 256.0, 0.5, 0.1234565, 1.0, 0.0, 1.0, 0.25, 0.5, 1.0 / 3.0, 0.75],
+        };
+        let result = ConvertResult { labels, warnings: vec![] };
+        let texts: Vec<String> = result.images().map(|i| label_text(i.labels)).collect();
+        assert_eq!(texts, ["3 0.039062 0.500000 0.123456 1.000000\n0 0.000000 1.000000 0.250000 0.500000 0.333333 0.750000\n", ""]);
     }
 
     #[test]

@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use af_core::{AnnotationType, ClassMapping, TaskType};
-use af_plugin_host::bindings::converter::Label;
+use af_plugin_host::bindings::converter::ConvertResult;
 use af_plugin_host::bindings::splitter::{self, Item, SplitRequest};
-use af_plugin_host::{Kind, Plugin, Splitter};
+use af_plugin_host::{ImageLabels, Kind, Plugin, Splitter};
 
 use crate::convert::{annotations_per_image, convert_images, ConvertJob};
 use crate::error::DatasetError;
@@ -56,8 +56,8 @@ pub const REPORT_FILE: &str = "dataset_report.json";
 /// One image that made it into the dataset.
 struct Kept<'a> {
     image: &'a ImageRecord,
-    labels: Vec<Label>,
-    class_ids: Vec<u32>,
+    labels: ImageLabels<'a>,
+    class_ids: &'a [u32],
 }
 
 /// Prepares the dataset. On error nothing is promised about `out_dir` (the caller removes it).
@@ -85,7 +85,8 @@ pub fn prepare(req: &PrepareRequest<'_>) -> Result<PrepareSummary, DatasetError>
     let mut warning_count = 0usize;
     let mut kept: Vec<Kept> = Vec::with_capacity(req.images.len());
     let mut kept_names: Vec<&str> = Vec::with_capacity(req.images.len());
-    for ((image, result), name) in req.images.iter().zip(results).zip(&file_names) {
+    let converted = results.iter().flat_map(ConvertResult::images);
+    for ((image, result), name) in req.images.iter().zip(converted).zip(&file_names) {
         for w in &result.warnings {
             warning_count += 1;
             let reason = SkipReason::from(w.reason);
@@ -96,15 +97,7 @@ pub fn prepare(req: &PrepareRequest<'_>) -> Result<PrepareSummary, DatasetError>
                 warnings.push(WarningRecord { image_id: image.id, annotation_id: w.annotation_id, reason, message: w.message.clone() });
             }
         }
-        let class_ids: Vec<u32> = result
-            .labels
-            .iter()
-            .map(|l| match l {
-                Label::Bbox(b) => b.class_id,
-                Label::Polygon(p) => p.class_id,
-                Label::ImageClass(c) => *c,
-            })
-            .collect();
+        let class_ids = result.labels.class_ids();
         if req.task == TaskType::Classify && class_ids.is_empty() {
             let reason = result.warnings.iter().find(|w| w.annotation_id.is_none()).map_or(SkipReason::NoClassLabel, |w| w.reason.into());
             *skipped_images.entry(reason).or_default() += 1;
@@ -119,7 +112,7 @@ pub fn prepare(req: &PrepareRequest<'_>) -> Result<PrepareSummary, DatasetError>
     }
     let mut instances = vec![0usize; names.len()];
     for k in &kept {
-        for &c in &k.class_ids {
+        for &c in k.class_ids {
             instances[c as usize] += 1;
         }
     }
@@ -136,7 +129,7 @@ pub fn prepare(req: &PrepareRequest<'_>) -> Result<PrepareSummary, DatasetError>
             .map(|k| Item {
                 image_id: k.image.id,
                 project_id: k.image.project_id,
-                class_ids: k.class_ids.clone(),
+                class_ids: k.class_ids.to_vec(),
                 metadata: k.image.metadata.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
             })
             .collect(),
@@ -197,14 +190,14 @@ pub fn prepare(req: &PrepareRequest<'_>) -> Result<PrepareSummary, DatasetError>
         }
         for (k, name) in kept.iter().zip(&kept_names) {
             let subset = assignment[&k.image.id];
-            for &c in &k.class_ids {
+            for &c in k.class_ids {
                 classes[c as usize].instances.add(subset, 1);
             }
             if k.labels.is_empty() {
                 images_without_labels += 1;
             }
             images_linked += layout::place_image(k.image, &root.join("images").join(subset.as_str()).join(name))? as usize;
-            layout::write_file(&layout::label_path(&root, subset, name), &layout::label_text(&k.labels))?;
+            layout::write_file(&layout::label_path(&root, subset, name), &layout::label_text(k.labels))?;
         }
         let path = root.join("data.yaml");
         layout::write_file(&path, &layout::data_yaml(&root, &names, images.test > 0))?;

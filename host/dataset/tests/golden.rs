@@ -92,10 +92,12 @@ fn converters_reproduce_the_fixture_label_lines() {
         let job = ConvertJob { converter: &converter, task, mapping: &mapping, settings: &settings, threads: 1 };
         let anns: Vec<Vec<&AnnotationRecord>> = cases.iter().map(|c| if task == TaskType::Detect { c.det.iter().collect() } else { c.seg.iter().collect() }).collect();
         let results = convert_images(&job, &images, &anns).unwrap();
-        for (case, result) in cases.iter().zip(&results) {
+        let converted: Vec<_> = results.iter().flat_map(|r| r.images()).collect();
+        assert_eq!(converted.len(), cases.len());
+        for (case, result) in cases.iter().zip(converted) {
             assert!(result.warnings.is_empty(), "{:?}", result.warnings);
             let expected = if task == TaskType::Detect { &case.det_lines } else { &case.seg_lines };
-            assert_eq!(label_text(&result.labels), expected_text(expected), "{task} {}", case.image.path.display());
+            assert_eq!(label_text(result.labels), expected_text(expected), "{task} {}", case.image.path.display());
         }
     }
 }

@@ -27,7 +27,7 @@ mod plugin;
 pub mod sandbox;
 pub mod splitter;
 
-pub use converter::{Converter, RequestBuilder};
+pub use converter::{Converter, ImageLabels, ImageResult, Label, RequestBuilder};
 pub use engine::{HostConfig, PluginHost};
 pub use error::{GuestError, PluginError, PluginRef};
 pub use formatter::Formatter;

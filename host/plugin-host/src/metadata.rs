@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::bindings::types as wit;
 
 /// The WIT package version this host implements.
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.3.0";
 /// The WIT package name.
 pub const WIT_PACKAGE: &str = "annotateforge:plugin";
 
@@ -49,7 +49,7 @@ impl Kind {
         format!("{WIT_PACKAGE}/{}", self.as_str())
     }
 
-    /// The exact export name a component of this kind has (`…/converter@0.2.0`).
+    /// The exact export name a component of this kind has (`…/converter@0.3.0`).
     pub fn export_name(self) -> String {
         format!("{}@{WIT_VERSION}", self.interface())
     }
@@ -344,7 +344,7 @@ mod tests {
 
     #[test]
     fn kinds_name_their_exports() {
-        assert_eq!(Kind::Converter.export_name(), "annotateforge:plugin/converter@0.2.0");
+        assert_eq!(Kind::Converter.export_name(), "annotateforge:plugin/converter@0.3.0");
         assert_eq!("splitter".parse::<Kind>().unwrap(), Kind::Splitter);
         assert!("sorter".parse::<Kind>().is_err());
     }

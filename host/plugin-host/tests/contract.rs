@@ -3,11 +3,11 @@
 mod common;
 
 use af_core::{AnnotationType, TaskType as CoreTask};
-use af_plugin_host::bindings::converter::{Label, WarningReason};
+use af_plugin_host::bindings::converter::WarningReason;
 use af_plugin_host::bindings::formatter::{Direction, FormatRequest, MetricGroup, RawMetric};
 use af_plugin_host::bindings::splitter::{Item, SplitRequest, Subset};
 use af_plugin_host::bindings::types::{AnnotationKind, TaskType};
-use af_plugin_host::{builtins, Converter, Formatter, GuestError, Kind, PluginError, Splitter};
+use af_plugin_host::{builtins, Converter, Formatter, GuestError, Kind, Label, PluginError, Splitter};
 use common::*;
 use serde_json::json;
 
@@ -50,12 +50,13 @@ fn detect_converter_boxes_and_warns() {
         ],
         options(&p, &[]),
     );
-    let out = p.call::<Converter>(&req).unwrap().remove(0);
+    let result = p.call::<Converter>(&req).unwrap();
+    let out = result.images().next().unwrap();
     let boxes: Vec<(u32, f64, f64, f64, f64)> = out
         .labels
         .iter()
         .map(|l| match l {
-            Label::Bbox(b) => (b.class_id, b.cx, b.cy, b.w, b.h),
+            Label::Bbox { class_id, cx, cy, w, h } => (class_id, cx, cy, w, h),
             other => panic!("{other:?}"),
         })
         .collect();
@@ -82,23 +83,29 @@ fn a_batch_converts_each_image_as_a_call_of_its_own_would() {
     }
     // Labels are sent once per request, whatever the number of annotations using them.
     assert_eq!(batch.request().class_labels.iter().map(|c| (c.label.as_str(), c.class_id)).collect::<Vec<_>>(), vec![("b", Some(1)), ("zebra", None), ("a", Some(0))]);
-    let together = p.call::<Converter>(batch.request()).unwrap();
+    let result = p.call::<Converter>(batch.request()).unwrap();
+    let together: Vec<_> = result.images().collect();
     assert_eq!(together.len(), 3);
-    for ((id, w, h, anns), result) in images.into_iter().zip(&together) {
+    for ((id, w, h, anns), image) in images.into_iter().zip(&together) {
         let mut one = af_plugin_host::RequestBuilder::new(TaskType::Detect, &mapping, options(&p, &[]));
         one.image(id, w, h, None);
         for Ann(aid, kind, coords, label) in &anns {
             one.annotation(*aid, *kind, label, coords);
         }
-        assert_eq!(&p.call::<Converter>(one.request()).unwrap()[0], result, "image {id}");
+        let alone = p.call::<Converter>(one.request()).unwrap();
+        let alone = alone.images().next().unwrap();
+        assert_eq!(alone.labels.iter().collect::<Vec<_>>(), image.labels.iter().collect::<Vec<_>>(), "image {id}");
+        let warnings = |w: &[&af_plugin_host::bindings::converter::Warning]| w.iter().map(|w| (w.annotation_id, w.reason, w.message.clone())).collect::<Vec<_>>();
+        assert_eq!(warnings(&alone.warnings), warnings(&image.warnings), "image {id}");
     }
     assert_eq!((together[0].labels.len(), together[0].warnings.len()), (1, 1));
     assert!(together[1].labels.is_empty() && together[1].warnings.is_empty());
     assert_eq!(together[2].warnings[0].reason, WarningReason::Degenerate);
+    assert_eq!(result.warnings.iter().map(|w| w.image_index).collect::<Vec<_>>(), [0, 2]);
 
     // Geometry that does not add up is refused as invalid input, not misread.
     let mut bad = batch.request().clone();
-    bad.images[2].coords.pop();
+    bad.annotations.coords.pop();
     let err = p.call::<Converter>(&bad).unwrap_err();
     assert!(matches!(err, PluginError::Guest { error: GuestError::InvalidInput(ref m), .. } if m.contains("image 9")), "{err}");
 }
@@ -128,18 +135,19 @@ fn segment_converter_polygons_circles_and_boxes() {
         ],
         options(&p, &[("circle-vertices", json!(8))]),
     );
-    let out = p.call::<Converter>(&req).unwrap().remove(0);
-    let polys: Vec<(u32, Vec<(f64, f64)>)> = out
+    let result = p.call::<Converter>(&req).unwrap();
+    let out = result.images().next().unwrap();
+    let polys: Vec<(u32, Vec<[f64; 2]>)> = out
         .labels
-        .into_iter()
+        .iter()
         .map(|l| match l {
-            Label::Polygon(p) => (p.class_id, p.points),
+            Label::Polygon { class_id, points } => (class_id, points.to_vec()),
             other => panic!("{other:?}"),
         })
         .collect();
-    assert_eq!(polys[0], (0, vec![(0.1, 0.1), (0.5, 0.1), (0.3, 0.9)]));
-    assert_eq!((polys[1].0, polys[1].1.len(), polys[1].1[0]), (1, 8, (0.55, 0.5)));
-    assert_eq!(polys[2].1, vec![(0.0, 0.0), (0.1, 0.0), (0.1, 0.2), (0.0, 0.2)]);
+    assert_eq!(polys[0], (0, vec![[0.1, 0.1], [0.5, 0.1], [0.3, 0.9]]));
+    assert_eq!((polys[1].0, polys[1].1.len(), polys[1].1[0]), (1, 8, [0.55, 0.5]));
+    assert_eq!(polys[2].1, vec![[0.0, 0.0], [0.1, 0.0], [0.1, 0.2], [0.0, 0.2]]);
     assert_eq!(out.warnings.len(), 1);
     assert_eq!(out.warnings[0].reason, WarningReason::TooFewPoints);
 }
@@ -148,14 +156,16 @@ fn segment_converter_polygons_circles_and_boxes() {
 fn classify_converter_uses_the_image_label_or_the_majority_rule() {
     let p = builtin("af-converter-classify");
     let b = || vec![annotation(1, AnnotationKind::Box, corners(0.0, 0.0, 5.0, 5.0), "b")];
-    let req = request_labelled(TaskType::Classify, Some("a"), b(), options(&p, &[]));
-    assert!(matches!(p.call::<Converter>(&req).unwrap()[0].labels[..], [Label::ImageClass(0)]));
+    let classes = |req| p.call::<Converter>(&req).unwrap().labels.class_ids;
+    assert_eq!(classes(request_labelled(TaskType::Classify, Some("a"), b(), options(&p, &[]))), [0]);
     let mut req = request(TaskType::Classify, b(), options(&p, &[]));
-    let out = p.call::<Converter>(&req).unwrap().remove(0);
+    let result = p.call::<Converter>(&req).unwrap();
+    let out = result.images().next().unwrap();
     assert!(out.labels.is_empty());
     assert_eq!(out.warnings[0].reason, WarningReason::NoClassLabel);
     req.options = options(&p, &[("fallback", json!("majority"))]);
-    assert!(matches!(p.call::<Converter>(&req).unwrap()[0].labels[..], [Label::ImageClass(1)]));
+    let result = p.call::<Converter>(&req).unwrap();
+    assert_eq!(result.images().next().unwrap().labels.iter().collect::<Vec<_>>(), [Label::ImageClass(1)]);
 }
 
 fn items(n: i64) -> Vec<Item> {

@@ -22,7 +22,7 @@ fn strict_host() -> PluginHost {
 fn run_mode(host: &PluginHost, mode: &str) -> Result<usize, PluginError> {
     let plugin = host.load(&test_plugin("af-test-hostile-converter")).unwrap();
     let req = request(TaskType::Detect, vec![annotation(1, af_plugin_host::bindings::types::AnnotationKind::Box, corners(1.0, 1.0, 5.0, 5.0), "a")], options(&plugin, &[("mode", json!(mode))]));
-    plugin.call::<Converter>(&req).map(|r| r[0].labels.len())
+    plugin.call::<Converter>(&req).map(|r| r.labels.class_ids.len())
 }
 
 #[test]
@@ -78,9 +78,11 @@ fn out_of_range_class_ids_and_bad_coordinates_are_malformed_results() {
     let err = run_mode(host(), "bad-coords").unwrap_err();
     assert!(matches!(err, PluginError::Malformed { .. }) && err.to_string().contains("normalised"), "{err}");
     let err = run_mode(host(), "wrong-label").unwrap_err();
-    assert!(err.to_string().contains("polygon label"), "{err}");
+    assert!(err.to_string().contains("a polygon label (3 points); a detect dataset needs 4 numbers"), "{err}");
     let err = run_mode(host(), "few-results").unwrap_err();
-    assert!(matches!(err, PluginError::Malformed { .. }) && err.to_string().contains("0 results for a request of 1 images"), "{err}");
+    assert!(matches!(err, PluginError::Malformed { .. }) && err.to_string().contains("labels for 0 images in a request of 1 images"), "{err}");
+    let err = run_mode(host(), "bad-warning").unwrap_err();
+    assert!(matches!(err, PluginError::Malformed { .. }) && err.to_string().contains("image index 1, but the request has 1 images"), "{err}");
 }
 
 #[test]
@@ -107,10 +109,10 @@ fn a_trapping_metadata_call_is_refused_at_load() {
 
 #[test]
 fn wrong_worlds_versions_and_non_components_are_refused() {
-    for (package, export) in [("af-test-future-version", "annotateforge:plugin/converter@0.3.0"), ("af-test-old-version", "annotateforge:plugin/converter@0.1.0")] {
+    for (package, export) in [("af-test-future-version", "annotateforge:plugin/converter@0.4.0"), ("af-test-old-version", "annotateforge:plugin/converter@0.1.0")] {
         let err = host().load(&test_plugin(package)).unwrap_err();
-        assert!(matches!(err, PluginError::WrongVersion { supported: "0.2.0", .. }), "{package}: {err}");
-        assert!(err.to_string().contains(export) && err.to_string().contains("0.2.0"), "{package}: {err}");
+        assert!(matches!(err, PluginError::WrongVersion { supported: "0.3.0", .. }), "{package}: {err}");
+        assert!(err.to_string().contains(export) && err.to_string().contains("0.3.0"), "{package}: {err}");
     }
 
     let err = host().load(&test_plugin("af-test-not-a-plugin")).unwrap_err();

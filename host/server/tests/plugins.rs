@@ -146,8 +146,8 @@ async fn uploads_are_validated_and_only_admins_write(backend: Backend) {
         ("notes.wasm", b"hello, not wasm".to_vec(), "not a WebAssembly file"),
         ("core.wasm", b"\0asm\x01\0\0\0".to_vec(), "core WebAssembly module, not a component"),
         ("greeter.wasm", wasm("af-test-not-a-plugin"), "implements no AnnotateForge plugin world"),
-        ("future.wasm", wasm("af-test-future-version"), "targets `annotateforge:plugin/converter@0.3.0`, but this host supports version 0.2.0"),
-        ("old.wasm", wasm("af-test-old-version"), "targets `annotateforge:plugin/converter@0.1.0`, but this host supports version 0.2.0"),
+        ("future.wasm", wasm("af-test-future-version"), "targets `annotateforge:plugin/converter@0.4.0`, but this host supports version 0.3.0"),
+        ("old.wasm", wasm("af-test-old-version"), "targets `annotateforge:plugin/converter@0.1.0`, but this host supports version 0.3.0"),
         ("bad_metadata.wasm", wasm("af-test-bad-metadata"), "metadata is broken on purpose"),
     ];
     for (name, bytes, expected) in &rejected {

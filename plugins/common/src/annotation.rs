@@ -43,8 +43,10 @@ pub enum Shape<'a> {
 }
 
 impl<'a> Shape<'a> {
-    /// Reads the flat geometry of a WIT annotation of `kind`: a circle is `x, y, radius`,
-    /// box / rectangle / polygon are `x, y` pairs, image-class has none.
+    /// Reads an annotation's numbers of the request's `coords` as the geometry of its `kind`: a
+    /// circle is `x, y, radius`, box / rectangle / polygon are `x, y` pairs, image-class has
+    /// none.
+    #[inline]
     pub fn from_coords(kind: Kind, coords: &'a [f64]) -> Shape<'a> {
         let pairs = |wrap: fn(&'a [Xy]) -> Shape<'a>| match coords.as_chunks::<2>() {
             (pairs, []) => wrap(pairs),
@@ -59,33 +61,6 @@ impl<'a> Shape<'a> {
             Kind::Polygon => pairs(Shape::Polygon),
             Kind::ImageClass => Shape::None,
         }
-    }
-}
-
-/// Walks an image's flat `coords`, handing each annotation its `coord-count` numbers.
-pub struct Coords<'a> {
-    rest: &'a [f64],
-}
-
-impl<'a> Coords<'a> {
-    pub fn new(coords: &'a [f64]) -> Self {
-        Self { rest: coords }
-    }
-
-    /// The next `count` numbers, or an error when fewer are left.
-    pub fn take(&mut self, count: u32) -> Result<&'a [f64], String> {
-        let n = count as usize;
-        if n > self.rest.len() {
-            return Err(format!("an annotation claims {n} coordinates but only {} are left in its image's coords", self.rest.len()));
-        }
-        let (head, rest) = self.rest.split_at(n);
-        self.rest = rest;
-        Ok(head)
-    }
-
-    /// Numbers no annotation claimed (0 in a well-formed image).
-    pub fn left(&self) -> usize {
-        self.rest.len()
     }
 }
 
@@ -117,6 +92,7 @@ impl ClassTable {
 
     /// The class id of label `index`, or `None` when the label is not mapped, maps out of
     /// range or the index is not in the table.
+    #[inline]
     pub fn class_id(&self, index: u32) -> Option<u32> {
         let id = self.entries.get(index as usize)?.1?;
         (id < self.num_classes).then_some(id)
@@ -145,10 +121,6 @@ mod tests {
         assert_eq!(Shape::from_coords(Kind::Polygon, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]), Shape::Polygon(&[[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]));
         assert_eq!(Shape::from_coords(Kind::Polygon, &[0.0, 1.0, 2.0]), Shape::Malformed { numbers: 3 });
         assert_eq!(Shape::from_coords(Kind::ImageClass, &[]), Shape::None);
-        let mut c = Coords::new(&[1.0, 2.0, 3.0]);
-        assert_eq!(c.take(2).unwrap(), &[1.0, 2.0]);
-        assert!(c.take(2).unwrap_err().contains("only 1 are left"));
-        assert_eq!(c.left(), 1);
     }
 
     #[test]

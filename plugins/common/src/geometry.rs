@@ -6,44 +6,127 @@ use crate::annotation::Point;
 
 /// Axis-aligned bounds `(x1, y1, x2, y2)` of a non-empty set of finite points.
 ///
-/// Comparisons rather than `f64::min` / `max`: those promise NaN handling that wasm's
-/// `f64.min` lacks, so in a component each is a call into libc's `fmin`, and bounds were
-/// the most expensive part of a detection conversion.
+/// Comparisons (`x < x1`) rather than `f64::min` / `max`: those promise NaN handling that
+/// wasm's `f64.min` lacks, so in a component each is a call into libc's `fmin`. In a
+/// component built with `simd128` (the built-ins are) both coordinates go through one
+/// `f64x2.pmin` / `pmax`, which are these same comparisons without a branch: cranelift turns
+/// a scalar `select` on floats into a branch, which random boxes mispredict.
+#[inline]
 pub fn bounds(points: impl IntoIterator<Item = Point>) -> (f64, f64, f64, f64) {
-    let (mut x1, mut y1, mut x2, mut y2) = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
-    for (x, y) in points {
-        if x < x1 {
-            x1 = x;
-        }
-        if x > x2 {
-            x2 = x;
-        }
-        if y < y1 {
-            y1 = y;
-        }
-        if y > y2 {
-            y2 = y;
-        }
+    let (mut lo, mut hi) = (lanes::splat(f64::INFINITY), lanes::splat(f64::NEG_INFINITY));
+    for p in points {
+        let p = lanes::pair(p);
+        lo = lanes::pmin(lo, p);
+        hi = lanes::pmax(hi, p);
     }
+    let ((x1, y1), (x2, y2)) = (lanes::point(lo), lanes::point(hi));
     (x1, y1, x2, y2)
 }
 
-/// The point clamped into `[0, w] × [0, h]`.
+/// The point clamped into `[0, w] × [0, h]` (as `f64::clamp`, NaN stays NaN).
+#[inline]
 pub fn clip_point(p: Point, w: f64, h: f64) -> Point {
-    (p.0.clamp(0.0, w), p.1.clamp(0.0, h))
+    lanes::point(lanes::clamp(lanes::pair(p), lanes::pair((w, h))))
+}
+
+/// The box `(x1, y1, x2, y2)` clamped into `[0, w] × [0, h]`.
+#[inline]
+pub fn clip_box(b: (f64, f64, f64, f64), w: f64, h: f64) -> (f64, f64, f64, f64) {
+    let ((x1, y1), (x2, y2)) = (clip_point((b.0, b.1), w, h), clip_point((b.2, b.3), w, h));
+    (x1, y1, x2, y2)
+}
+
+/// Both coordinates of a point at once: `f64x2` lanes in a `simd128` component, a pair of
+/// scalars elsewhere, with the same results bit for bit (`pmin(a, b)` is `b < a ? b : a`).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod lanes {
+    use core::arch::wasm32::{f64x2, f64x2_extract_lane, f64x2_pmax, f64x2_pmin, f64x2_splat, v128};
+
+    pub type Lanes = v128;
+
+    #[inline(always)]
+    pub fn splat(v: f64) -> Lanes {
+        f64x2_splat(v)
+    }
+
+    #[inline(always)]
+    pub fn pair(p: super::Point) -> Lanes {
+        f64x2(p.0, p.1)
+    }
+
+    #[inline(always)]
+    pub fn point(l: Lanes) -> super::Point {
+        (f64x2_extract_lane::<0>(l), f64x2_extract_lane::<1>(l))
+    }
+
+    #[inline(always)]
+    pub fn pmin(a: Lanes, b: Lanes) -> Lanes {
+        f64x2_pmin(a, b)
+    }
+
+    #[inline(always)]
+    pub fn pmax(a: Lanes, b: Lanes) -> Lanes {
+        f64x2_pmax(a, b)
+    }
+
+    /// `f64::clamp(p, 0, max)` per lane: `if p < 0 { 0 }`, then `if p > max { max }`.
+    #[inline(always)]
+    pub fn clamp(p: Lanes, max: Lanes) -> Lanes {
+        f64x2_pmin(f64x2_pmax(p, f64x2_splat(0.0)), max)
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod lanes {
+    pub type Lanes = super::Point;
+
+    #[inline(always)]
+    pub fn splat(v: f64) -> Lanes {
+        (v, v)
+    }
+
+    #[inline(always)]
+    pub fn pair(p: super::Point) -> Lanes {
+        p
+    }
+
+    #[inline(always)]
+    pub fn point(l: Lanes) -> super::Point {
+        l
+    }
+
+    /// `b < a ? b : a` per lane (wasm's `pmin`).
+    #[inline(always)]
+    pub fn pmin(a: Lanes, b: Lanes) -> Lanes {
+        (if b.0 < a.0 { b.0 } else { a.0 }, if b.1 < a.1 { b.1 } else { a.1 })
+    }
+
+    /// `a < b ? b : a` per lane (wasm's `pmax`).
+    #[inline(always)]
+    pub fn pmax(a: Lanes, b: Lanes) -> Lanes {
+        (if a.0 < b.0 { b.0 } else { a.0 }, if a.1 < b.1 { b.1 } else { a.1 })
+    }
+
+    #[inline(always)]
+    pub fn clamp(p: Lanes, max: Lanes) -> Lanes {
+        (p.0.clamp(0.0, max.0), p.1.clamp(0.0, max.1))
+    }
 }
 
 /// True when every coordinate is finite.
+#[inline]
 pub fn all_finite(points: impl IntoIterator<Item = Point>) -> bool {
     points.into_iter().all(|p| p.0.is_finite() && p.1.is_finite())
 }
 
 /// `[x, y]` pairs of a request as points.
+#[inline]
 pub fn points(xy: &[crate::annotation::Xy]) -> impl Iterator<Item = Point> + '_ {
     xy.iter().map(|p| (p[0], p[1]))
 }
 
 /// True when the box `(x1, y1, x2, y2)` and the image `[0, w] × [0, h]` share no area.
+#[inline]
 pub fn outside_image(b: (f64, f64, f64, f64), w: f64, h: f64) -> bool {
     b.2 <= 0.0 || b.3 <= 0.0 || b.0 >= w || b.1 >= h
 }
@@ -104,6 +187,15 @@ mod tests {
     fn bounds_of_rotated_corners() {
         let b = bounds([(5.0, 0.0), (10.0, 5.0), (5.0, 10.0), (0.0, 5.0)]);
         assert_eq!(b, (0.0, 0.0, 10.0, 10.0));
+    }
+
+    #[test]
+    fn clipping_clamps_each_coordinate_as_f64_clamp_does() {
+        assert_eq!(clip_box((-3.0, 5.0, 250.0, 120.0), 200.0, 100.0), (0.0, 5.0, 200.0, 100.0));
+        assert_eq!(clip_point((12.5, -0.5), 20.0, 10.0), (12.5, 0.0));
+        let (x, y) = clip_point((f64::NAN, -0.0), 20.0, 10.0);
+        assert!(x.is_nan());
+        assert_eq!(y.to_bits(), (-0.0f64).clamp(0.0, 10.0).to_bits(), "-0 stays -0, as in f64::clamp");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! annotations map to (a tie leaves it out: there is no fair way to break it). An image-level
 //! label that is not in the class mapping leaves the image out: the user named its class.
 
-use af_plugin_common::{Annotation, ClassTable, Settings, Warning, WarningReason};
+use af_plugin_common::batch::{ImageConverter, ImageHead, LabelColumns};
+use af_plugin_common::{Annotation, ClassTable, Kind, Settings, Warning, WarningReason};
 
 pub const NAME: &str = "converter-classify";
 pub const DESCRIPTION: &str = "The image-level class label, or optionally the majority class of the image's annotations when it has none.";
@@ -33,6 +34,22 @@ impl Options {
             other => return Err(format!("option `{OPT_FALLBACK}` must be `none` or `majority`, got `{other}`")),
         };
         Ok(Self { fallback })
+    }
+}
+
+/// The converter the component runs: at most one label per image, with no numbers.
+impl ImageConverter for Options {
+    fn from_settings(settings: &Settings) -> Result<Self, String> {
+        Options::from_settings(settings)
+    }
+
+    fn convert_image(&self, image: &ImageHead, annotations: &[Annotation<'_>], classes: &ClassTable, labels: &mut LabelColumns, warnings: &mut Vec<Warning>) {
+        // Only the class labels of shape annotations count for the rule; geometry does not.
+        let shapes: Vec<Annotation> = annotations.iter().filter(|a| a.kind != Kind::ImageClass).copied().collect();
+        match convert(image.class_label, &shapes, classes, self) {
+            Ok(class_id) => labels.push(class_id, &[]),
+            Err(w) => warnings.push(w),
+        }
     }
 }
 

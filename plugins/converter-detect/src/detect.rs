@@ -13,7 +13,8 @@
 //! with no width or height left (or not more than the `min-size` option, in pixels),
 //! polygons with fewer than 3 points, malformed geometry, and `image-class` annotations.
 
-use af_plugin_common::geometry::{all_finite, bounds, outside_image, points};
+use af_plugin_common::batch::{ImageConverter, ImageHead, LabelColumns};
+use af_plugin_common::geometry::{all_finite, bounds, clip_box, outside_image, points};
 use af_plugin_common::{Annotation, ClassTable, Settings, Shape, Warning, WarningReason};
 
 pub const NAME: &str = "converter-detect";
@@ -74,6 +75,22 @@ pub fn convert(
     }
 }
 
+/// The converter the component runs: each label's numbers are `cx cy w h`.
+impl ImageConverter for Options {
+    fn from_settings(settings: &Settings) -> Result<Self, String> {
+        Options::from_settings(settings)
+    }
+
+    fn convert_image(&self, image: &ImageHead, annotations: &[Annotation<'_>], classes: &ClassTable, labels: &mut LabelColumns, warnings: &mut Vec<Warning>) {
+        for a in annotations {
+            match convert_one(image.width, image.height, a, classes, self) {
+                Ok(b) => labels.push(b.class_id, &[b.cx, b.cy, b.w, b.h]),
+                Err((reason, message)) => warnings.push(Warning::annotation(a.id, reason, message)),
+            }
+        }
+    }
+}
+
 fn convert_one(
     width: u32,
     height: u32,
@@ -124,7 +141,7 @@ fn convert_one(
     if outside_image(raw, w, h) {
         return Err((OutOfImage, format!("the {} lies entirely outside the {width}x{height} image", a.kind.as_str())));
     }
-    let (x1, y1, x2, y2) = (raw.0.clamp(0.0, w), raw.1.clamp(0.0, h), raw.2.clamp(0.0, w), raw.3.clamp(0.0, h));
+    let (x1, y1, x2, y2) = clip_box(raw, w, h);
     if x2 - x1 <= options.min_size || y2 - y1 <= options.min_size {
         return Err((
             Degenerate,

@@ -1,14 +1,14 @@
-//! Component glue: WIT request → `segment::convert` → WIT result. No logic lives here.
+//! Component glue: the WIT request → `segment` (through the shared [`af_plugin_common::converter_glue!`])
+//! → the WIT result. No logic lives here.
 
 wit_bindgen::generate!({ path: "../../wit", world: "converter-plugin" });
 
-use af_plugin_common as common;
 use annotateforge::plugin::types::{AnnotationKind, OptionSpec, OptionValue, PluginError, PluginMetadata, TaskType};
-use exports::annotateforge::plugin::converter::{
-    ConvertRequest, ConvertResult, Guest, Image, Label, PolygonLabel, Warning, WarningReason,
-};
+use exports::annotateforge::plugin::converter::{ConvertRequest, ConvertResult, Guest};
 
 use crate::segment;
+
+af_plugin_common::converter_glue!();
 
 struct Plugin;
 
@@ -28,79 +28,8 @@ impl Guest for Plugin {
         }
     }
 
-    fn convert(request: ConvertRequest) -> Result<Vec<ConvertResult>, PluginError> {
-        if request.task != TaskType::Segment {
-            return Err(PluginError::InvalidInput(format!("{} converts for segment, not {:?}", segment::NAME, request.task)));
-        }
-        let options = segment::Options::from_settings(&settings(request.options)).map_err(PluginError::InvalidOption)?;
-        let classes = common::ClassTable::new(request.class_labels.into_iter().map(|c| (c.label, c.class_id)), request.num_classes);
-        let mut out = Vec::with_capacity(request.images.len());
-        let (mut anns, mut labels, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
-        for image in &request.images {
-            annotations(image, &mut anns)?;
-            segment::convert(image.width, image.height, &anns, &classes, &options, &mut labels, &mut warnings);
-            out.push(ConvertResult {
-                labels: labels.drain(..).map(|p| Label::Polygon(PolygonLabel { class_id: p.class_id, points: p.points })).collect(),
-                warnings: warnings.drain(..).map(warning).collect(),
-            });
-        }
-        Ok(out)
-    }
-}
-
-fn settings(options: Vec<annotateforge::plugin::types::Setting>) -> common::Settings {
-    common::Settings::new(options.into_iter().map(|s| {
-        let v = match s.value {
-            OptionValue::Flag(b) => common::OptionValue::Flag(b),
-            OptionValue::Integer(i) => common::OptionValue::Integer(i),
-            OptionValue::Number(n) => common::OptionValue::Number(n),
-            OptionValue::Text(t) => common::OptionValue::Text(t),
-        };
-        (s.name, v)
-    }))
-}
-
-/// Fills `out` with the image's annotations, their geometry borrowed from its flat `coords`
-/// (nothing is copied per annotation).
-fn annotations<'a>(image: &'a Image, out: &mut Vec<common::Annotation<'a>>) -> Result<(), PluginError> {
-    out.clear();
-    let mut coords = common::Coords::new(&image.coords);
-    for a in &image.annotations {
-        let numbers = coords.take(a.coord_count).map_err(|e| PluginError::InvalidInput(format!("image {}: {e}", image.id)))?;
-        let kind = kind(a.kind);
-        out.push(common::Annotation { id: a.id, kind, shape: common::Shape::from_coords(kind, numbers), class: a.class_label });
-    }
-    if coords.left() != 0 {
-        return Err(PluginError::InvalidInput(format!("image {}: {} coordinates belong to no annotation", image.id, coords.left())));
-    }
-    Ok(())
-}
-
-fn kind(k: AnnotationKind) -> common::Kind {
-    match k {
-        AnnotationKind::Circle => common::Kind::Circle,
-        AnnotationKind::Box => common::Kind::Box,
-        AnnotationKind::Rectangle => common::Kind::Rectangle,
-        AnnotationKind::Polygon => common::Kind::Polygon,
-        AnnotationKind::ImageClass => common::Kind::ImageClass,
-    }
-}
-
-fn warning(w: common::Warning) -> Warning {
-    use common::WarningReason as R;
-    Warning {
-        annotation_id: w.annotation_id,
-        reason: match w.reason {
-            R::UnmappedClass => WarningReason::UnmappedClass,
-            R::Degenerate => WarningReason::Degenerate,
-            R::OutOfImage => WarningReason::OutOfImage,
-            R::TooFewPoints => WarningReason::TooFewPoints,
-            R::UnsupportedKind => WarningReason::UnsupportedKind,
-            R::InvalidGeometry => WarningReason::InvalidGeometry,
-            R::NoClassLabel => WarningReason::NoClassLabel,
-            R::AmbiguousClass => WarningReason::AmbiguousClass,
-        },
-        message: w.message,
+    fn convert(request: ConvertRequest) -> Result<ConvertResult, PluginError> {
+        convert_request::<segment::Options>(request, TaskType::Segment, segment::NAME)
     }
 }
 

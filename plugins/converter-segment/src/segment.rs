@@ -12,6 +12,7 @@
 //! polygons with fewer than 3 points, shapes with no area left after clipping, malformed
 //! geometry, and `image-class` annotations.
 
+use af_plugin_common::batch::{ImageConverter, ImageHead, LabelColumns};
 use af_plugin_common::geometry::{all_finite, bounds, circle_polygon, clip_point, outside_image, points, polygon_area};
 use af_plugin_common::{Annotation, ClassTable, Point, Settings, Shape, Warning, WarningReason};
 
@@ -66,6 +67,22 @@ pub fn convert(
         match convert_one(width, height, a, classes, options) {
             Ok(label) => labels.push(label),
             Err((reason, message)) => warnings.push(Warning::annotation(id, reason, message)),
+        }
+    }
+}
+
+/// The converter the component runs: each label's numbers are its points as `x y` pairs.
+impl ImageConverter for Options {
+    fn from_settings(settings: &Settings) -> Result<Self, String> {
+        Options::from_settings(settings)
+    }
+
+    fn convert_image(&self, image: &ImageHead, annotations: &[Annotation<'_>], classes: &ClassTable, labels: &mut LabelColumns, warnings: &mut Vec<Warning>) {
+        for a in annotations {
+            match convert_one(image.width, image.height, a, classes, self) {
+                Ok(p) => labels.push_points(p.class_id, &p.points),
+                Err((reason, message)) => warnings.push(Warning::annotation(a.id, reason, message)),
+            }
         }
     }
 }

@@ -31,7 +31,7 @@ mod guest {
     wit_bindgen::generate!({ path: "../../wit", world: "converter-plugin" });
 
     use annotateforge::plugin::types::{AnnotationKind, PluginError, PluginMetadata, TaskType};
-    use exports::annotateforge::plugin::converter::{BoxLabel, ConvertRequest, ConvertResult, Guest, Label, Warning, WarningReason};
+    use exports::annotateforge::plugin::converter::{ConvertRequest, ConvertResult, Guest, Labels, Warning, WarningReason};
 
     struct Template;
 
@@ -47,42 +47,53 @@ mod guest {
             }
         }
 
-        /// One call converts a batch of images; return one result per image, in order.
-        fn convert(req: ConvertRequest) -> Result<Vec<ConvertResult>, PluginError> {
+        /// One call converts a batch of images. Annotations and labels are column-wise: one
+        /// list per field, image after image.
+        fn convert(req: ConvertRequest) -> Result<ConvertResult, PluginError> {
             if req.task != TaskType::Detect {
                 return Err(PluginError::InvalidInput("the template converts for detect only".into()));
             }
-            let mut results = Vec::with_capacity(req.images.len());
-            for image in &req.images {
-                let mut result = ConvertResult { labels: vec![], warnings: vec![] };
-                // Each annotation's geometry is the next `coord_count` numbers of `coords`.
-                let mut rest = &image.coords[..];
-                for a in &image.annotations {
-                    let Some((coords, tail)) = rest.split_at_checked(a.coord_count as usize) else {
-                        return Err(PluginError::InvalidInput(format!("image {}: coordinates missing", image.id)));
+            let a = &req.annotations;
+            let mut labels = Labels { per_image: vec![], class_ids: vec![], coord_counts: vec![], coords: vec![] };
+            let mut warnings = vec![];
+            // `next`: the first annotation of the current image; `rest`: the numbers not yet read.
+            let (mut next, mut rest) = (0usize, &a.coords[..]);
+            for (index, image) in req.images.iter().enumerate() {
+                let before = labels.class_ids.len();
+                for i in next..next + image.annotation_count as usize {
+                    // Annotation `i`'s geometry is the next `coord_counts[i]` numbers of `coords`.
+                    let Some((coords, tail)) = a.coord_counts.get(i).and_then(|&k| rest.split_at_checked(k as usize)) else {
+                        return Err(PluginError::InvalidInput(format!("image {}: annotations or coordinates missing", image.id)));
                     };
                     rest = tail;
-                    let skip = |reason, message: String| Warning { annotation_id: Some(a.id), reason, message };
-                    // The host resolved the class mapping: `class_labels[i].class_id` is `None`
+                    let skip = |reason, message: String| Warning { image_index: index as u32, annotation_id: Some(a.ids[i]), reason, message };
+                    // The host resolved the class mapping: `class_labels[c].class_id` is `None`
                     // for a label the job does not map.
-                    let label = &req.class_labels[a.class_label as usize];
+                    let label = &req.class_labels[a.class_labels[i] as usize];
                     let Some(class_id) = label.class_id else {
-                        result.warnings.push(skip(WarningReason::UnmappedClass, format!("`{}` is not mapped", label.label)));
+                        warnings.push(skip(WarningReason::UnmappedClass, format!("`{}` is not mapped", label.label)));
                         continue;
                     };
-                    if !matches!(a.kind, AnnotationKind::Box | AnnotationKind::Rectangle) {
-                        result.warnings.push(skip(WarningReason::UnsupportedKind, "only boxes and rectangles".into()));
+                    if !matches!(a.kinds[i], AnnotationKind::Box | AnnotationKind::Rectangle) {
+                        warnings.push(skip(WarningReason::UnsupportedKind, "only boxes and rectangles".into()));
                         continue;
                     }
                     let corners: Vec<(f64, f64)> = coords.chunks_exact(2).map(|p| (p[0], p[1])).collect();
                     match super::box_label(&corners, image.width, image.height, class_id) {
-                        Ok((class_id, cx, cy, w, h)) => result.labels.push(Label::Bbox(BoxLabel { class_id, cx, cy, w, h })),
-                        Err(message) => result.warnings.push(skip(WarningReason::Degenerate, message)),
+                        // A detection label is 4 numbers: `cx cy w h`.
+                        Ok((class_id, cx, cy, w, h)) => {
+                            labels.class_ids.push(class_id);
+                            labels.coord_counts.push(4);
+                            labels.coords.extend([cx, cy, w, h]);
+                        }
+                        Err(message) => warnings.push(skip(WarningReason::Degenerate, message)),
                     }
                 }
-                results.push(result);
+                next += image.annotation_count as usize;
+                // How many labels this image got.
+                labels.per_image.push((labels.class_ids.len() - before) as u32);
             }
-            Ok(results)
+            Ok(ConvertResult { labels, warnings })
         }
     }
 

@@ -13,8 +13,8 @@ impl Guest for Bad {
         panic!("metadata is broken on purpose")
     }
 
-    fn convert(_: ConvertRequest) -> Result<Vec<ConvertResult>, PluginError> {
-        Ok(vec![])
+    fn convert(_: ConvertRequest) -> Result<ConvertResult, PluginError> {
+        Err(PluginError::Failed("never called".into()))
     }
 }
 

@@ -1,9 +1,9 @@
-//! Exports `annotateforge:plugin/converter@0.3.0`, a version this host does not implement.
+//! Exports `annotateforge:plugin/converter@0.4.0`, a version this host does not implement.
 #![cfg(target_arch = "wasm32")]
 
 wit_bindgen::generate!({
     inline: "
-        package annotateforge:plugin@0.3.0;
+        package annotateforge:plugin@0.4.0;
         interface converter {
             convert-all: func(images: list<string>) -> list<string>;
         }

@@ -4,7 +4,7 @@
 wit_bindgen::generate!({ path: "../../../wit", world: "converter-plugin" });
 
 use annotateforge::plugin::types::{AnnotationKind, OptionSpec, OptionValue, PluginError, PluginMetadata, TaskType};
-use exports::annotateforge::plugin::converter::{BoxLabel, ConvertRequest, ConvertResult, Guest, Label, PolygonLabel};
+use exports::annotateforge::plugin::converter::{ConvertRequest, ConvertResult, Guest, Labels, Warning, WarningReason};
 use std::hint::black_box;
 
 struct Hostile;
@@ -21,16 +21,27 @@ impl Guest for Hostile {
         }
     }
 
-    fn convert(req: ConvertRequest) -> Result<Vec<ConvertResult>, PluginError> {
+    fn convert(req: ConvertRequest) -> Result<ConvertResult, PluginError> {
         let mode = req.options.iter().find(|s| s.name == "mode").map(|s| match &s.value {
             OptionValue::Text(t) => t.clone(),
             _ => String::new(),
         });
-        // Every image gets the same labels.
-        let ok = |labels: Vec<Label>| Ok(req.images.iter().map(|_| ConvertResult { labels: labels.clone(), warnings: vec![] }).collect());
-        let unit_box = |class_id| Label::Bbox(BoxLabel { class_id, cx: 0.5, cy: 0.5, w: 0.5, h: 0.5 });
+        // Every image gets the same labels: `(class id, numbers)`.
+        let n = req.images.len();
+        let ok = |labels: &[(u32, &[f64])]| {
+            let mut l = Labels { per_image: vec![labels.len() as u32; n], class_ids: vec![], coord_counts: vec![], coords: vec![] };
+            for _ in 0..n {
+                for (class_id, coords) in labels {
+                    l.class_ids.push(*class_id);
+                    l.coord_counts.push(coords.len() as u32);
+                    l.coords.extend_from_slice(coords);
+                }
+            }
+            Ok(ConvertResult { labels: l, warnings: vec![] })
+        };
+        let unit_box: &[f64] = &[0.5, 0.5, 0.5, 0.5];
         match mode.as_deref().unwrap_or("ok") {
-            "ok" => ok(vec![unit_box(0)]),
+            "ok" => ok(&[(0, unit_box)]),
             "loop" => {
                 let mut i: u64 = 0;
                 loop {
@@ -46,13 +57,20 @@ impl Guest for Hostile {
             "trap" => panic!("hostile plugin panics on purpose"),
             "sleep" => {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
-                ok(vec![])
+                ok(&[])
             }
             "exit" => std::process::exit(3),
-            "bad-class" => ok(vec![unit_box(req.num_classes + 5)]),
-            "bad-coords" => ok(vec![Label::Bbox(BoxLabel { class_id: 0, cx: f64::NAN, cy: 0.5, w: 1.5, h: 0.5 })]),
-            "few-results" => Ok(req.images.iter().skip(1).map(|_| ConvertResult { labels: vec![], warnings: vec![] }).collect()),
-            "wrong-label" => ok(vec![Label::Polygon(PolygonLabel { class_id: 0, points: vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)] })]),
+            "bad-class" => ok(&[(req.num_classes + 5, unit_box)]),
+            "bad-coords" => ok(&[(0, &[f64::NAN, 0.5, 1.5, 0.5])]),
+            "few-results" => {
+                let labels = Labels { per_image: vec![0; n.saturating_sub(1)], class_ids: vec![], coord_counts: vec![], coords: vec![] };
+                Ok(ConvertResult { labels, warnings: vec![] })
+            }
+            "bad-warning" => {
+                let warning = Warning { image_index: n as u32, annotation_id: None, reason: WarningReason::Degenerate, message: "no such image".into() };
+                Ok(ConvertResult { labels: Labels { per_image: vec![0; n], class_ids: vec![], coord_counts: vec![], coords: vec![] }, warnings: vec![warning] })
+            }
+            "wrong-label" => ok(&[(0, &[0.0, 0.0, 1.0, 0.0, 1.0, 1.0])]),
             "probe" => {
                 // Reports what the sandbox let it see, as an error message the test reads.
                 let file = std::fs::read("/etc/hostname").is_ok() || std::fs::read_dir(".").is_ok();
