@@ -332,7 +332,7 @@ impl<'m> RequestBuilder<'m> {
         r.images.last_mut().expect("RequestBuilder::annotation before any image").annotation_count += 1;
         let a = &mut r.annotations;
         a.ids.push(id);
-        a.kinds.push(kind);
+        a.kinds.push(kind_number(kind));
         a.class_labels.push(class_label);
         a.coord_counts.push(coords.len() as u32);
         a.coords.extend_from_slice(coords);
@@ -358,6 +358,17 @@ impl<'m> RequestBuilder<'m> {
         self.request.class_labels.push(ClassLabel { label: label.to_string(), class_id: self.mapping.class_id(label) });
         self.labels.insert(label.to_string(), i);
         i
+    }
+}
+
+/// An annotation kind as the request's `kinds` carries it: its number in the WIT enum.
+pub fn kind_number(kind: AnnotationKind) -> u8 {
+    match kind {
+        AnnotationKind::Circle => 0,
+        AnnotationKind::Box => 1,
+        AnnotationKind::Rectangle => 2,
+        AnnotationKind::Polygon => 3,
+        AnnotationKind::ImageClass => 4,
     }
 }
 
@@ -405,7 +416,7 @@ mod tests {
         assert_eq!(r.images.iter().map(|i| (i.id, i.class_label, i.annotation_count)).collect::<Vec<_>>(), [(1, None, 2), (2, Some(2), 1)]);
         let a = &r.annotations;
         assert_eq!((&a.ids[..], &a.class_labels[..], &a.coord_counts[..], a.coords.len()), (&[10, 11, 12][..], &[0, 1, 0][..], &[3, 8, 3][..], 14));
-        assert_eq!(a.kinds, [AnnotationKind::Circle, AnnotationKind::Box, AnnotationKind::Circle]);
+        assert_eq!(a.kinds, [0, 1, 0], "circle, box, circle");
 
         b.clear();
         b.image(3, 20, 10, None);

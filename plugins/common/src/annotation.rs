@@ -14,6 +14,19 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kind a request's `kinds` list names by its number in the WIT enum.
+    #[inline]
+    pub fn from_number(n: u8) -> Result<Kind, String> {
+        Ok(match n {
+            0 => Kind::Circle,
+            1 => Kind::Box,
+            2 => Kind::Rectangle,
+            3 => Kind::Polygon,
+            4 => Kind::ImageClass,
+            other => return Err(format!("annotation kind {other} is not one of 0 (circle) to 4 (image-class)")),
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Circle => "circle",

@@ -26,7 +26,8 @@ pub struct ImageHead {
 #[derive(Debug, Clone, Copy)]
 pub struct AnnotationColumns<'a> {
     pub ids: &'a [i64],
-    pub kinds: &'a [Kind],
+    /// Each annotation's kind as its number in the WIT enum ([`Kind::from_number`]).
+    pub kinds: &'a [u8],
     pub class_labels: &'a [u32],
     pub coord_counts: &'a [u32],
     pub coords: &'a [f64],
@@ -128,7 +129,7 @@ pub fn convert_batch<C: ImageConverter>(
                 return Err(format!("image {}: annotation {} claims {k} coordinates but only {} are left in the request", image.id, columns.ids[i], coords.len()));
             };
             coords = rest;
-            let kind = columns.kinds[i];
+            let kind = Kind::from_number(columns.kinds[i]).map_err(|e| format!("image {}: annotation {}: {e}", image.id, columns.ids[i]))?;
             annotations.push(Annotation { id: columns.ids[i], kind, shape: Shape::from_coords(kind, numbers), class: columns.class_labels[i] });
         }
         next += count;
@@ -179,7 +180,7 @@ mod tests {
         let images = [head(7, 2), head(8, 0), head(9, 1)];
         let columns = AnnotationColumns {
             ids: &[1, 2, 3],
-            kinds: &[Kind::Circle, Kind::Polygon, Kind::Circle],
+            kinds: &[0, 3, 0],
             class_labels: &[1, 0, 0],
             coord_counts: &[3, 6, 3],
             coords: &[1.0, 1.0, 0.5, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 2.0, 2.0, 0.25],
@@ -192,14 +193,17 @@ mod tests {
     #[test]
     fn columns_that_do_not_add_up_name_the_image() {
         let classes = ClassTable::new([("a".to_string(), Some(0))], 1);
-        let columns = AnnotationColumns { ids: &[1, 2], kinds: &[Kind::Circle; 2], class_labels: &[0, 0], coord_counts: &[3, 3], coords: &[1.0, 1.0, 1.0, 2.0, 2.0] };
+        let columns = AnnotationColumns { ids: &[1, 2], kinds: &[0; 2], class_labels: &[0, 0], coord_counts: &[3, 3], coords: &[1.0, 1.0, 1.0, 2.0, 2.0] };
         let err = convert_batch(&Radii, &[head(4, 1), head(5, 1)], &columns, &classes).unwrap_err();
         assert!(err.contains("image 5") && err.contains("claims 3 coordinates but only 2"), "{err}");
         let err = convert_batch(&Radii, &[head(4, 3)], &columns, &classes).unwrap_err();
         assert!(err.contains("image 4: claims 3 annotations but only 2"), "{err}");
         let err = convert_batch(&Radii, &[head(4, 1)], &columns, &classes).unwrap_err();
         assert!(err.contains("1 annotations belong to no image"), "{err}");
-        let short = AnnotationColumns { kinds: &[Kind::Circle], ..columns };
+        let short = AnnotationColumns { kinds: &[0], ..columns };
         assert!(convert_batch(&Radii, &[head(4, 2)], &short, &classes).unwrap_err().contains("differ in length"));
+        let unknown = AnnotationColumns { kinds: &[0, 9], coords: &[1.0; 6], ..columns };
+        let err = convert_batch(&Radii, &[head(4, 1), head(5, 1)], &unknown, &classes).unwrap_err();
+        assert!(err.contains("image 5: annotation 2: annotation kind 9 is not one of"), "{err}");
     }
 }

@@ -14,7 +14,7 @@ macro_rules! converter_glue {
             task: annotateforge::plugin::types::TaskType,
             name: &str,
         ) -> ::core::result::Result<exports::annotateforge::plugin::converter::ConvertResult, annotateforge::plugin::types::PluginError> {
-            use annotateforge::plugin::types::{AnnotationKind, OptionValue, PluginError, TaskType};
+            use annotateforge::plugin::types::{OptionValue, PluginError, TaskType};
             use exports::annotateforge::plugin::converter::{ConvertResult, Labels, Warning, WarningReason};
             use $crate::batch::{AnnotationColumns, ImageHead};
             use $crate::WarningReason as R;
@@ -44,18 +44,7 @@ macro_rules! converter_glue {
                 .map(|i| ImageHead { id: i.id, width: i.width, height: i.height, class_label: i.class_label, annotation_count: i.annotation_count })
                 .collect();
             let a = &request.annotations;
-            let kinds: Vec<$crate::Kind> = a
-                .kinds
-                .iter()
-                .map(|k| match k {
-                    AnnotationKind::Circle => $crate::Kind::Circle,
-                    AnnotationKind::Box => $crate::Kind::Box,
-                    AnnotationKind::Rectangle => $crate::Kind::Rectangle,
-                    AnnotationKind::Polygon => $crate::Kind::Polygon,
-                    AnnotationKind::ImageClass => $crate::Kind::ImageClass,
-                })
-                .collect();
-            let columns = AnnotationColumns { ids: &a.ids, kinds: &kinds, class_labels: &a.class_labels, coord_counts: &a.coord_counts, coords: &a.coords };
+            let columns = AnnotationColumns { ids: &a.ids, kinds: &a.kinds, class_labels: &a.class_labels, coord_counts: &a.coord_counts, coords: &a.coords };
             let (labels, warnings) = $crate::batch::convert_batch(&converter, &images, &columns, &classes).map_err(PluginError::InvalidInput)?;
             let warnings = warnings
                 .into_iter()

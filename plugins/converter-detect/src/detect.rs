@@ -91,6 +91,7 @@ impl ImageConverter for Options {
     }
 }
 
+#[inline]
 fn convert_one(
     width: u32,
     height: u32,

@@ -74,7 +74,8 @@ mod guest {
                         warnings.push(skip(WarningReason::UnmappedClass, format!("`{}` is not mapped", label.label)));
                         continue;
                     };
-                    if !matches!(a.kinds[i], AnnotationKind::Box | AnnotationKind::Rectangle) {
+                    // `kinds` numbers the `annotation-kind` enum: 1 box, 2 rectangle.
+                    if !matches!(a.kinds[i], 1 | 2) {
                         warnings.push(skip(WarningReason::UnsupportedKind, "only boxes and rectangles".into()));
                         continue;
                     }
