@@ -58,8 +58,16 @@ impl PluginHost {
         c.wasm_component_model(true).epoch_interruption(true);
         // For profiling plugins: `perf` then names the guest's JIT-compiled functions
         // (wasmtime writes /tmp/perf-<pid>.map).
-        if std::env::var_os("AF_PLUGIN_PERFMAP").is_some_and(|v| v == "1") {
-            c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        // `AF_PLUGIN_PERFMAP=jitdump`: the machine code too, for `perf record -k 1` +
+        // `perf inject --jit` and `perf annotate`.
+        match std::env::var("AF_PLUGIN_PERFMAP").as_deref() {
+            Ok("1") => {
+                c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+            }
+            Ok("jitdump") => {
+                c.profiler(wasmtime::ProfilingStrategy::JitDump);
+            }
+            _ => {}
         }
         let engine = Engine::new(&c).map_err(|e| PluginError::Runtime(format!("creating the wasm engine: {e}")))?;
         let linker = sandbox::linker(&engine).map_err(|e| PluginError::Runtime(format!("linking the sandbox: {e}")))?;

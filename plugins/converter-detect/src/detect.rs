@@ -91,7 +91,9 @@ impl ImageConverter for Options {
     }
 }
 
-#[inline]
+// Always inlined into the per-image loop: called per annotation, its many arguments and
+// saved registers cost more than its body in a component.
+#[inline(always)]
 fn convert_one(
     width: u32,
     height: u32,
