@@ -254,11 +254,16 @@ async fn bench_predict(b: &Bench, requests: usize, concurrency: usize, imgsz: u3
     let names: Vec<String> = (0..3).map(|i| format!("class{i}")).collect();
     let spec = af_engine::nn::ModelSpec::new(TaskType::Detect, af_engine::nn::Scale::N, 3)?;
     let file = b._dir.path().join("bench-model.safetensors");
-    {
+    // The bench's own libtorch work runs on threads that end before the API is measured: a
+    // thread that ran parallel ops keeps an OpenMP team, and a second team on this 2-core
+    // machine would slow the server's prediction thread (GNU OpenMP stops spin-waiting when
+    // it manages more threads than there are cores).
+    on_own_thread(|| {
         let vs = tch::nn::VarStore::new(tch::Device::Cpu);
         let _m = af_engine::nn::YoloModel::new(&vs.root(), spec);
         af_engine::weights::save(&vs, &file, &af_engine::weights::SaveMeta { spec: Some(spec), names: Some(names.clone()), imgsz: Some(imgsz as i64) })?;
-    }
+        Ok(())
+    })?;
     let key = "bench-detect.safetensors";
     let (size, sha) = b.state.storage.put_model(&file, key)?;
     let model = af_db::models::create(
@@ -293,29 +298,32 @@ async fn bench_predict(b: &Bench, requests: usize, concurrency: usize, imgsz: u3
     let image_id = created[0].id;
 
     // The engine alone: the same decoded image, the same options, one at a time.
-    let predictor = af_engine::predict::Predictor::load(b.state.storage.model_file(key)?, tch::Device::Cpu)?.with_imgsz(imgsz as i64)?;
+    let model_file = b.state.storage.model_file(key)?;
     let path = b.state.storage.image_file(&created[0].storage_key)?;
-    let pixels = af_engine::predict::read_image(&path)?;
-    let opts = af_engine::predict::PredictOptions::default();
-    for _ in 0..5 {
-        predictor.predict_one(&pixels, &opts)?;
-    }
-    let mut engine = Histogram::<u64>::new(3)?;
     let n_single = (requests / 2).max(20);
-    for _ in 0..n_single {
-        let t = Instant::now();
-        predictor.predict_one(&pixels, &opts)?;
-        engine.record(t.elapsed().as_micros() as u64)?;
-    }
-    // The engine from the stored file: decode + predict, what the API also has to do per request.
-    let mut engine_file = Histogram::<u64>::new(3)?;
-    for _ in 0..n_single {
-        let t = Instant::now();
+    let (engine, engine_file) = on_own_thread(|| {
+        let predictor = af_engine::predict::Predictor::load(&model_file, tch::Device::Cpu)?.with_imgsz(imgsz as i64)?;
         let pixels = af_engine::predict::read_image(&path)?;
-        predictor.predict_one(&pixels, &opts)?;
-        engine_file.record(t.elapsed().as_micros() as u64)?;
-    }
-    drop(predictor);
+        let opts = af_engine::predict::PredictOptions::default();
+        for _ in 0..5 {
+            predictor.predict_one(&pixels, &opts)?;
+        }
+        let mut engine = Histogram::<u64>::new(3)?;
+        for _ in 0..n_single {
+            let t = Instant::now();
+            predictor.predict_one(&pixels, &opts)?;
+            engine.record(t.elapsed().as_micros() as u64)?;
+        }
+        // The engine from the stored file: decode + predict, what the API also has to do per request.
+        let mut engine_file = Histogram::<u64>::new(3)?;
+        for _ in 0..n_single {
+            let t = Instant::now();
+            let pixels = af_engine::predict::read_image(&path)?;
+            predictor.predict_one(&pixels, &opts)?;
+            engine_file.record(t.elapsed().as_micros() as u64)?;
+        }
+        Ok((engine, engine_file))
+    })?;
 
     let http = reqwest::Client::new();
     let url = format!("http://{}/api/v1/models/{}/predict", b.addr, model.id);
@@ -367,6 +375,11 @@ async fn bench_predict(b: &Bench, requests: usize, concurrency: usize, imgsz: u3
         summary(&concurrent, 1000.0)
     );
     Ok(())
+}
+
+/// Runs `f` on a thread of its own that has ended when this returns.
+fn on_own_thread<T: Send>(f: impl FnOnce() -> anyhow::Result<T> + Send) -> anyhow::Result<T> {
+    std::thread::scope(|s| s.spawn(f).join().expect("the bench thread panicked"))
 }
 
 #[tokio::main]

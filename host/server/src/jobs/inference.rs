@@ -40,11 +40,32 @@ pub struct LoadedModel {
 }
 
 impl LoadedModel {
-    fn start(predictor: Predictor, model_id: i64) -> std::io::Result<LoadedModel> {
-        let predictor = Arc::new(predictor);
+    /// Starts the model's prediction thread, which loads the model and then serves its
+    /// queue; returns once the model is loaded (blocking: call it off the async runtime).
+    ///
+    /// The load runs on that thread too, so everything libtorch does for this model happens on
+    /// one thread. Each thread that runs parallel libtorch ops gets its own OpenMP team, and
+    /// with more OpenMP threads than cores GNU OpenMP stops spin-waiting between parallel
+    /// regions: a forward pass then pays a futex wake-up per op (docs/benchmarks.md).
+    fn load(source: ModelSource, device: tch::Device) -> anyhow::Result<LoadedModel> {
         let (queue, rx) = mpsc::unbounded_channel();
-        let p = predictor.clone();
-        std::thread::Builder::new().name(format!("predict-{model_id}")).spawn(move || serve(p, rx))?;
+        let (loaded_tx, loaded_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new().name(format!("predict-{}", source.id)).spawn(move || {
+            let loaded = Predictor::load(&source.path, device)
+                .and_then(|p| p.with_names(source.names.clone()))
+                .and_then(|p| p.with_imgsz(source.imgsz))
+                .map(Arc::new);
+            match loaded {
+                Ok(p) => {
+                    let _ = loaded_tx.send(Ok(p.clone()));
+                    serve(p, rx);
+                }
+                Err(e) => {
+                    let _ = loaded_tx.send(Err(e));
+                }
+            }
+        })?;
+        let predictor = loaded_rx.recv().map_err(|_| anyhow::anyhow!("the model's prediction thread stopped while loading"))??;
         Ok(LoadedModel { predictor, queue })
     }
 
@@ -150,9 +171,10 @@ impl ModelCache {
         let loaded = cell
             .get_or_try_init(|| async move {
                 tokio::task::spawn_blocking(move || -> anyhow::Result<Arc<LoadedModel>> {
-                    let p = Predictor::load(&source.path, device)?.with_names(source.names.clone())?.with_imgsz(source.imgsz)?;
-                    tracing::info!(model_id = source.id, path = %source.path.display(), "loaded a model for inference");
-                    Ok(Arc::new(LoadedModel::start(p, source.id)?))
+                    let (id, path) = (source.id, source.path.clone());
+                    let model = LoadedModel::load(source, device)?;
+                    tracing::info!(model_id = id, path = %path.display(), "loaded a model for inference");
+                    Ok(Arc::new(model))
                 })
                 .await?
             })
