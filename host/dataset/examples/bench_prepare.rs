@@ -218,7 +218,7 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 
 /// The native path: records → the plugin's plain-Rust input → the same
 /// `ImageConverter::convert_image` the component runs, its labels in [`LabelColumns`] (kept
-/// for every image when `keep`, else cleared after each image). Returns the labels and the
+/// for every image when `keep`, else cleared after each image but counted in `per_image`). Returns the labels and the
 /// number of warnings. Like the host does for the component, each distinct class label is
 /// resolved through the mapping once (here: once for the whole run, which favours native).
 fn native(images: &[ImageRecord], per: &[Vec<&AnnotationRecord>], mapping: &ClassMapping, keep: bool) -> (LabelColumns, usize) {
@@ -236,7 +236,6 @@ fn native(images: &[ImageRecord], per: &[Vec<&AnnotationRecord>], mapping: &Clas
     let classes = common::ClassTable::new(table, mapping.num_classes());
     let converter = af_converter_detect::detect::Options::default();
     let (mut input, mut labels, mut warnings, mut warned) = (Vec::new(), LabelColumns::default(), Vec::new(), 0);
-    let mut discarded = Vec::new();
     for (image, anns) in images.iter().zip(per) {
         input.clear();
         input.extend(anns.iter().map(|a| common::Annotation {
@@ -259,19 +258,14 @@ fn native(images: &[ImageRecord], per: &[Vec<&AnnotationRecord>], mapping: &Clas
         let head = ImageHead { id: image.id, width: image.width, height: image.height, class_label: None, annotation_count: anns.len() as u32 };
         let before = labels.len();
         converter.convert_image(&head, &input, &classes, &mut labels, &mut warnings);
+        labels.end_image(before);
         warned += warnings.len();
         warnings.clear();
-        if keep {
-            labels.per_image.push((labels.len() - before) as u32);
-        } else {
-            discarded.push(labels.len() as u32);
+        if !keep {
             labels.class_ids.clear();
             labels.coord_counts.clear();
             labels.coords.clear();
         }
-    }
-    if !keep {
-        labels.per_image = discarded;
     }
     (labels, warned)
 }

@@ -8,7 +8,7 @@
 
 use crate::annotation::{Annotation, ClassTable, Kind, Point, Shape};
 use crate::options::Settings;
-use crate::warning::Warning;
+use crate::warning::{Warning, WarningReason};
 
 /// An image of the request: the WIT `image` record.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,8 +69,9 @@ impl LabelColumns {
         self.class_ids.is_empty()
     }
 
-    /// Closes the current image: the labels pushed since the last call are its labels.
-    fn end_image(&mut self, labels_before: usize) {
+    /// Closes the current image: the labels pushed since there were `labels_before` are its
+    /// labels.
+    pub fn end_image(&mut self, labels_before: usize) {
         self.per_image.push((self.class_ids.len() - labels_before) as u32);
     }
 }
@@ -90,6 +91,23 @@ pub trait ImageConverter: Sized {
     /// Converts one image's annotations, pushing one label (to `labels`) or one warning per
     /// annotation, or per image for image-level conversions.
     fn convert_image(&self, image: &ImageHead, annotations: &[Annotation<'_>], classes: &ClassTable, labels: &mut LabelColumns, warnings: &mut Vec<Warning>);
+}
+
+/// The body of a per-annotation [`ImageConverter::convert_image`]: `one` converts an
+/// annotation, pushing its label to `labels`, or says why it has none; each reason becomes
+/// that annotation's warning, in annotation order.
+#[inline(always)]
+pub fn convert_each<'a>(
+    annotations: &[Annotation<'a>],
+    labels: &mut LabelColumns,
+    warnings: &mut Vec<Warning>,
+    mut one: impl FnMut(&Annotation<'a>, &mut LabelColumns) -> Result<(), (WarningReason, String)>,
+) {
+    for a in annotations {
+        if let Err((reason, message)) = one(a, labels) {
+            warnings.push(Warning::annotation(a.id, reason, message));
+        }
+    }
 }
 
 /// Converts every image of a column-wise request, in order. An error (the columns do not
@@ -150,7 +168,6 @@ pub fn convert_batch<C: ImageConverter>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::warning::WarningReason;
 
     /// Labels every circle with its class and radius; warns about everything else.
     struct Radii;

@@ -13,7 +13,7 @@
 //! with no width or height left (or not more than the `min-size` option, in pixels),
 //! polygons with fewer than 3 points, malformed geometry, and `image-class` annotations.
 
-use af_plugin_common::batch::{ImageConverter, ImageHead, LabelColumns};
+use af_plugin_common::batch::{convert_each, ImageConverter, ImageHead, LabelColumns};
 use af_plugin_common::geometry::{all_finite, bounds, clip_box, outside_image, points};
 use af_plugin_common::{Annotation, ClassTable, Settings, Shape, Warning, WarningReason};
 
@@ -56,25 +56,6 @@ pub struct BoxLabel {
     pub h: f64,
 }
 
-/// Converts every annotation of one `width × height` image, appending to `labels` and
-/// `warnings` (one or the other per annotation, in annotation order).
-pub fn convert(
-    width: u32,
-    height: u32,
-    annotations: &[Annotation],
-    classes: &ClassTable,
-    options: &Options,
-    labels: &mut Vec<BoxLabel>,
-    warnings: &mut Vec<Warning>,
-) {
-    for a in annotations {
-        match convert_one(width, height, a, classes, options) {
-            Ok(label) => labels.push(label),
-            Err((reason, message)) => warnings.push(Warning::annotation(a.id, reason, message)),
-        }
-    }
-}
-
 /// The converter the component runs: each label's numbers are `cx cy w h`.
 impl ImageConverter for Options {
     fn from_settings(settings: &Settings) -> Result<Self, String> {
@@ -82,12 +63,11 @@ impl ImageConverter for Options {
     }
 
     fn convert_image(&self, image: &ImageHead, annotations: &[Annotation<'_>], classes: &ClassTable, labels: &mut LabelColumns, warnings: &mut Vec<Warning>) {
-        for a in annotations {
-            match convert_one(image.width, image.height, a, classes, self) {
-                Ok(b) => labels.push(b.class_id, &[b.cx, b.cy, b.w, b.h]),
-                Err((reason, message)) => warnings.push(Warning::annotation(a.id, reason, message)),
-            }
-        }
+        convert_each(annotations, labels, warnings, |a, labels| {
+            let b = convert_one(image.width, image.height, a, classes, self)?;
+            labels.push(b.class_id, &[b.cx, b.cy, b.w, b.h]);
+            Ok(())
+        });
     }
 }
 
@@ -168,9 +148,17 @@ mod tests {
     }
 
     fn run(anns: &[Annotation]) -> (Vec<BoxLabel>, Vec<Warning>) {
-        let (mut l, mut w) = (vec![], vec![]);
-        convert(200, 100, anns, &classes(), &Options::default(), &mut l, &mut w);
-        (l, w)
+        run_with(anns, &Options::default())
+    }
+
+    /// One 200×100 image through `convert_image`, its labels read back as boxes.
+    fn run_with(anns: &[Annotation], options: &Options) -> (Vec<BoxLabel>, Vec<Warning>) {
+        let image = ImageHead { id: 1, width: 200, height: 100, class_label: None, annotation_count: anns.len() as u32 };
+        let (mut labels, mut w) = (LabelColumns::default(), vec![]);
+        options.convert_image(&image, anns, &classes(), &mut labels, &mut w);
+        assert!(labels.coord_counts.iter().all(|&k| k == 4), "{labels:?}");
+        let boxes = labels.class_ids.iter().zip(labels.coords.chunks_exact(4)).map(|(&class_id, b)| BoxLabel { class_id, cx: b[0], cy: b[1], w: b[2], h: b[3] });
+        (boxes.collect(), w)
     }
 
     #[test]
@@ -237,8 +225,7 @@ mod tests {
             ann(1, Kind::Box, Shape::Corners(&[[0.0, 0.0], [5.0, 0.0], [5.0, 50.0], [0.0, 50.0]]), "a"),
             ann(2, Kind::Box, Shape::Corners(&[[0.0, 0.0], [6.0, 0.0], [6.0, 50.0], [0.0, 50.0]]), "a"),
         ];
-        let (mut l, mut w) = (vec![], vec![]);
-        convert(200, 100, &anns, &classes(), &opts, &mut l, &mut w);
+        let (l, w) = run_with(&anns, &opts);
         assert_eq!(l.len(), 1);
         assert_eq!(w[0].annotation_id, Some(1));
         assert!(Options::from_settings(&Settings::new([(OPT_MIN_SIZE.to_string(), af_plugin_common::OptionValue::Number(-1.0))])).is_err());

@@ -12,7 +12,7 @@
 //! polygons with fewer than 3 points, shapes with no area left after clipping, malformed
 //! geometry, and `image-class` annotations.
 
-use af_plugin_common::batch::{ImageConverter, ImageHead, LabelColumns};
+use af_plugin_common::batch::{convert_each, ImageConverter, ImageHead, LabelColumns};
 use af_plugin_common::geometry::{all_finite, bounds, circle_polygon, clip_point, outside_image, points, polygon_area};
 use af_plugin_common::{Annotation, ClassTable, Point, Settings, Shape, Warning, WarningReason};
 
@@ -51,26 +51,6 @@ pub struct PolygonLabel {
     pub points: Vec<Point>,
 }
 
-/// Converts every annotation of one `width × height` image, appending to `labels` and
-/// `warnings` (one or the other per annotation, in annotation order).
-pub fn convert(
-    width: u32,
-    height: u32,
-    annotations: &[Annotation],
-    classes: &ClassTable,
-    options: &Options,
-    labels: &mut Vec<PolygonLabel>,
-    warnings: &mut Vec<Warning>,
-) {
-    for a in annotations {
-        let id = a.id;
-        match convert_one(width, height, a, classes, options) {
-            Ok(label) => labels.push(label),
-            Err((reason, message)) => warnings.push(Warning::annotation(id, reason, message)),
-        }
-    }
-}
-
 /// The converter the component runs: each label's numbers are its points as `x y` pairs.
 impl ImageConverter for Options {
     fn from_settings(settings: &Settings) -> Result<Self, String> {
@@ -78,12 +58,11 @@ impl ImageConverter for Options {
     }
 
     fn convert_image(&self, image: &ImageHead, annotations: &[Annotation<'_>], classes: &ClassTable, labels: &mut LabelColumns, warnings: &mut Vec<Warning>) {
-        for a in annotations {
-            match convert_one(image.width, image.height, a, classes, self) {
-                Ok(p) => labels.push_points(p.class_id, &p.points),
-                Err((reason, message)) => warnings.push(Warning::annotation(a.id, reason, message)),
-            }
-        }
+        convert_each(annotations, labels, warnings, |a, labels| {
+            let p = convert_one(image.width, image.height, a, classes, self)?;
+            labels.push_points(p.class_id, &p.points);
+            Ok(())
+        });
     }
 }
 
@@ -150,10 +129,18 @@ mod tests {
         Annotation { id, kind, shape, class: classes().index_of(label).unwrap() }
     }
 
+    /// One 100×50 image through `convert_image`, its labels read back as polygons.
     fn run(anns: Vec<Annotation>, opts: Options) -> (Vec<PolygonLabel>, Vec<Warning>) {
-        let (mut l, mut w) = (vec![], vec![]);
-        convert(100, 50, &anns, &classes(), &opts, &mut l, &mut w);
-        (l, w)
+        let image = ImageHead { id: 1, width: 100, height: 50, class_label: None, annotation_count: anns.len() as u32 };
+        let (mut labels, mut w) = (LabelColumns::default(), vec![]);
+        opts.convert_image(&image, &anns, &classes(), &mut labels, &mut w);
+        let mut coords = &labels.coords[..];
+        let polygons = labels.class_ids.iter().zip(&labels.coord_counts).map(|(&class_id, &k)| {
+            let (numbers, rest) = coords.split_at(k as usize);
+            coords = rest;
+            PolygonLabel { class_id, points: numbers.chunks_exact(2).map(|p| (p[0], p[1])).collect() }
+        });
+        (polygons.collect(), w)
     }
 
     #[test]
