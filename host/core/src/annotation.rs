@@ -171,8 +171,11 @@ impl AnnotationData {
     }
 
     /// Validates the shape against an image of `width`×`height` pixels and clips it to the
-    /// image. Coordinates may lie outside the image (they are clipped), but the shape must keep
-    /// a positive area inside it: a shape entirely outside, or degenerate, is an error.
+    /// image. Coordinates may lie outside the image (they are clipped), but not absurdly: at
+    /// most one image width (height) beyond its left and right (top and bottom) edges. The
+    /// shape must keep a positive area inside the image: a shape entirely outside, or
+    /// degenerate, is an error. A circle's centre must lie in the image and its radius be at
+    /// most the image's diagonal (beyond that it covers the whole image anyway).
     pub fn validate_and_clip(&mut self, width: u32, height: u32) -> Result<(), FieldError> {
         self.check_finite()?;
         let (w, h) = (width as f64, height as f64);
@@ -181,11 +184,19 @@ impl AnnotationData {
                 if *size <= 0.0 {
                     return Err(FieldError::new("data.size", "the radius must be greater than 0"));
                 }
+                let diagonal = w.hypot(h);
+                if *size > diagonal {
+                    return Err(FieldError::new(
+                        "data.size",
+                        format!("the radius {size} is larger than the {width}x{height} image's diagonal ({diagonal:.0} pixels)"),
+                    ));
+                }
                 if *x < 0.0 || *x > w || *y < 0.0 || *y > h {
                     return Err(FieldError::new("data", format!("the circle's centre ({x}, {y}) lies outside the {width}x{height} image")));
                 }
             }
             AnnotationData::Corners { corners } => {
+                check_near_image("data.corners", corners, width, height)?;
                 for p in corners.iter_mut() {
                     clip_point(p, w, h);
                 }
@@ -198,6 +209,7 @@ impl AnnotationData {
                 if points.len() < 3 {
                     return Err(FieldError::new("data.points", format!("a polygon needs at least 3 points, got {}", points.len())));
                 }
+                check_near_image("data.points", points, width, height)?;
                 for p in points.iter_mut() {
                     clip_point(p, w, h);
                 }
@@ -205,6 +217,25 @@ impl AnnotationData {
                     return Err(FieldError::new("data.points", "the polygon has no area inside the image"));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// The number of points (a polygon's vertices, a box's 4 corners, a circle's 1 centre).
+    pub fn point_count(&self) -> usize {
+        match self {
+            AnnotationData::Circle { .. } => 1,
+            AnnotationData::Corners { corners } => corners.len(),
+            AnnotationData::Points { points } => points.len(),
+        }
+    }
+
+    /// Refuses a polygon of more than `max_points` points (the server's `max_polygon_points`):
+    /// every list and export carries each stored point.
+    pub fn check_point_count(&self, max_points: usize) -> Result<(), FieldError> {
+        let n = self.point_count();
+        if n > max_points {
+            return Err(FieldError::new("data.points", too_many_points(n, max_points)));
         }
         Ok(())
     }
@@ -224,6 +255,28 @@ fn check_points(field: &str, points: &[Point]) -> Result<(), FieldError> {
         for (j, v) in p.iter().enumerate() {
             if !v.is_finite() {
                 return Err(FieldError::new(format!("{field}[{i}][{j}]"), "must be a finite number"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why a polygon of `n` points is refused under `max_points` (`max_polygon_points`).
+pub fn too_many_points(n: usize, max_points: usize) -> String {
+    format!("the polygon has {n} points; this server accepts at most {max_points} (max_polygon_points)")
+}
+
+/// Refuses coordinates more than one image width (height) beyond the image's edges: such a
+/// point is a bug or an attack (1e308), not a drawing that went past the edge.
+fn check_near_image(field: &str, points: &[Point], width: u32, height: u32) -> Result<(), FieldError> {
+    let (w, h) = (width as f64, height as f64);
+    for (i, p) in points.iter().enumerate() {
+        for (j, (v, size)) in [(p[0], w), (p[1], h)].into_iter().enumerate() {
+            if v < -size || v > 2.0 * size {
+                return Err(FieldError::new(
+                    format!("{field}[{i}][{j}]"),
+                    format!("{v} is too far outside the {width}x{height} image (at most one image size beyond its edges: {}..{})", -size, 2.0 * size),
+                ));
             }
         }
     }
@@ -296,6 +349,32 @@ mod tests {
         assert_eq!(out.validate_and_clip(20, 20).unwrap_err().field, "data.corners");
         let mut c = AnnotationData::Circle { x: 5.0, y: 5.0, size: 0.0 };
         assert_eq!(c.validate_and_clip(20, 20).unwrap_err().field, "data.size");
+    }
+
+    #[test]
+    fn absurd_sizes_and_coordinates_are_refused_by_field() {
+        let mut c = AnnotationData::Circle { x: 5.0, y: 5.0, size: 1e308 };
+        assert_eq!(c.validate_and_clip(20, 10).unwrap_err().field, "data.size");
+        let mut c = AnnotationData::Circle { x: 5.0, y: 5.0, size: 22.0 };
+        c.validate_and_clip(20, 10).unwrap();
+        let mut b = AnnotationData::Corners { corners: [[0.0, 0.0], [1e308, 0.0], [1e308, 5.0], [0.0, 5.0]] };
+        let e = b.validate_and_clip(20, 10).unwrap_err();
+        assert_eq!(e.field, "data.corners[1][0]");
+        let mut p = AnnotationData::Points { points: vec![[0.0, 0.0], [5.0, -1e9], [5.0, 5.0]] };
+        assert_eq!(p.validate_and_clip(20, 10).unwrap_err().field, "data.points[1][1]");
+        // Up to one image size past the edges is still clipped, as drawings past the edge are.
+        let mut b = AnnotationData::Corners { corners: [[-20.0, 0.0], [40.0, 0.0], [40.0, 20.0], [-20.0, 20.0]] };
+        b.validate_and_clip(20, 10).unwrap();
+        assert_eq!(b.bbox(), (0.0, 0.0, 20.0, 10.0));
+    }
+
+    #[test]
+    fn point_count_is_limited() {
+        let p = AnnotationData::Points { points: vec![[0.0, 0.0]; 11] };
+        assert!(p.check_point_count(11).is_ok());
+        let e = p.check_point_count(10).unwrap_err();
+        assert_eq!(e.field, "data.points");
+        assert!(e.message.contains("max_polygon_points"), "{e}");
     }
 
     #[test]

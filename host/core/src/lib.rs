@@ -8,6 +8,7 @@ pub mod class_mapping;
 pub mod device;
 pub mod error;
 pub mod hyperparams;
+pub mod image_limits;
 pub mod job;
 pub mod task;
 
@@ -17,5 +18,6 @@ pub use class_mapping::ClassMapping;
 pub use device::Device;
 pub use error::FieldError;
 pub use hyperparams::{Hyperparameters, OptimizerKind};
+pub use image_limits::{ImageLimits, ImageTooLarge};
 pub use job::JobStatus;
 pub use task::TaskType;
