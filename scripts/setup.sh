@@ -37,6 +37,13 @@ if ! "$TORCH_VENV/bin/python" -c 'import torch; assert torch.__version__.startsw
   source "$ROOT/scripts/env.sh"
 fi
 
+# onnx and onnxruntime beside torch: tools/export/check_onnx.py (run by the engine's
+# export_python test) checks exported models with the ONNX checker and ONNX Runtime.
+if ! "$TORCH_VENV/bin/python" -c 'import importlib.metadata as m; assert m.version("onnx") == "1.23.2" and m.version("onnxruntime") == "1.32.0"' >/dev/null 2>&1; then
+  log "installing onnx==1.23.2 and onnxruntime==1.32.0 into $TORCH_VENV (export checks)"
+  "$TORCH_VENV/bin/pip" install -q onnx==1.23.2 onnxruntime==1.32.0
+fi
+
 if [ -f "$ROOT/frontend/package.json" ]; then
   if [ ! -d "$ROOT/frontend/node_modules" ] || [ "$ROOT/frontend/package-lock.json" -nt "$ROOT/frontend/node_modules/.package-lock.json" ]; then
     log "installing front-end packages"

@@ -8,6 +8,7 @@ pub mod data;
 pub mod dataset;
 pub mod device;
 pub mod error;
+pub mod export;
 pub mod loss;
 pub mod metrics;
 pub mod nn;

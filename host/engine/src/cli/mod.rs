@@ -2,6 +2,7 @@
 //! binary: each module exposes a clap `Args` and a `run` that drives the engine without the
 //! server.
 
+pub mod export;
 pub mod predict;
 pub mod train;
 pub mod val;

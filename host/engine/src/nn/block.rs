@@ -8,9 +8,9 @@ use super::conv::Conv;
 /// Two 3x3 Convs (`cv1`, `cv2`), plus the input when `shortcut` and the widths match.
 #[derive(Debug)]
 pub struct Bottleneck {
-    cv1: Conv,
-    cv2: Conv,
-    add: bool,
+    pub(crate) cv1: Conv,
+    pub(crate) cv2: Conv,
+    pub(crate) add: bool,
 }
 
 impl Bottleneck {
@@ -42,9 +42,9 @@ impl Bottleneck {
 /// bottleneck `m.j` extends the list from its last entry, `cv2` (1x1) over the concatenation.
 #[derive(Debug)]
 pub struct C2f {
-    cv1: Conv,
-    cv2: Conv,
-    m: Vec<Bottleneck>,
+    pub(crate) cv1: Conv,
+    pub(crate) cv2: Conv,
+    pub(crate) m: Vec<Bottleneck>,
 }
 
 impl C2f {
@@ -78,9 +78,9 @@ impl C2f {
 /// padding 2), `cv2` (1x1) over [x, p1, p2, p3].
 #[derive(Debug)]
 pub struct Sppf {
-    cv1: Conv,
-    cv2: Conv,
-    k: i64,
+    pub(crate) cv1: Conv,
+    pub(crate) cv2: Conv,
+    pub(crate) k: i64,
 }
 
 impl Sppf {

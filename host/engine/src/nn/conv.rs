@@ -29,17 +29,17 @@ pub(crate) fn torch_default_init(fan_in: i64) -> nn::Init {
 /// Conv2d(c1→c2, k, s, padding k/2, no bias) + BatchNorm2d + SiLU.
 #[derive(Debug)]
 pub struct Conv {
-    weight: Tensor,      // [c2, c1, k, k]
+    pub(crate) weight: Tensor,      // [c2, c1, k, k]
     bn_weight: Tensor,   // [c2]
     bn_bias: Tensor,     // [c2]
     running_mean: Tensor, // [c2]
     running_var: Tensor, // [c2]
-    stride: i64,
-    padding: i64,
+    pub(crate) stride: i64,
+    pub(crate) padding: i64,
     bn_eps: f64,
     bn_momentum: f64,
     /// BN folded into the conv (weight, bias) for inference; see [`Conv::fuse`].
-    fused: Option<(Tensor, Tensor)>,
+    pub(crate) fused: Option<(Tensor, Tensor)>,
 }
 
 impl Conv {
@@ -103,7 +103,7 @@ impl Conv {
 pub struct Conv2d {
     pub weight: Tensor, // [c2, c1, k, k]
     pub bias: Tensor,   // [c2]
-    padding: i64,
+    pub(crate) padding: i64,
 }
 
 impl Conv2d {
@@ -124,9 +124,9 @@ impl Conv2d {
 /// ConvTranspose2d(c1→c2, k, stride k, no padding) with bias: the x2 upsampler of `Proto`.
 #[derive(Debug)]
 pub struct ConvTranspose2d {
-    weight: Tensor, // [c1, c2, k, k]
-    bias: Tensor,   // [c2]
-    stride: i64,
+    pub(crate) weight: Tensor, // [c1, c2, k, k]
+    pub(crate) bias: Tensor,   // [c2]
+    pub(crate) stride: i64,
 }
 
 impl ConvTranspose2d {
@@ -148,8 +148,8 @@ impl ConvTranspose2d {
 /// Linear(c1→c2) with bias.
 #[derive(Debug)]
 pub struct Linear {
-    weight: Tensor, // [c2, c1]
-    bias: Tensor,   // [c2]
+    pub(crate) weight: Tensor, // [c2, c1]
+    pub(crate) bias: Tensor,   // [c2]
 }
 
 impl Linear {

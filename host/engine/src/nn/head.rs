@@ -16,10 +16,10 @@ pub const NUM_MASKS: i64 = 32;
 
 /// `nn.Sequential(Conv(c1, c, 3), Conv(c, c, 3), nn.Conv2d(c, c_out, 1))`, named `.0 .1 .2`.
 #[derive(Debug)]
-struct Branch {
-    a: Conv,
-    b: Conv,
-    out: Conv2d,
+pub(crate) struct Branch {
+    pub(crate) a: Conv,
+    pub(crate) b: Conv,
+    pub(crate) out: Conv2d,
 }
 
 impl Branch {
@@ -46,10 +46,10 @@ fn flatten_levels(levels: &[Tensor]) -> Tensor {
 #[derive(Debug)]
 pub struct Detect {
     nc: i64,
-    cv2: Vec<Branch>,
-    cv3: Vec<Branch>,
-    bins: Tensor, // [REG_MAX] — view of `dfl.conv.weight` [1, REG_MAX, 1, 1]
-    strides: Vec<f64>,
+    pub(crate) cv2: Vec<Branch>,
+    pub(crate) cv3: Vec<Branch>,
+    pub(crate) bins: Tensor, // [REG_MAX] — view of `dfl.conv.weight` [1, REG_MAX, 1, 1]
+    pub(crate) strides: Vec<f64>,
 }
 
 impl Detect {
@@ -96,11 +96,11 @@ impl Detect {
 /// Mask prototypes: Conv 3x3, ConvTranspose 2x2 stride 2, Conv 3x3, Conv 1x1 → `nm` channels
 /// at stride 4.
 #[derive(Debug)]
-struct Proto {
-    cv1: Conv,
-    upsample: ConvTranspose2d,
-    cv2: Conv,
-    cv3: Conv,
+pub(crate) struct Proto {
+    pub(crate) cv1: Conv,
+    pub(crate) upsample: ConvTranspose2d,
+    pub(crate) cv2: Conv,
+    pub(crate) cv3: Conv,
 }
 
 impl Proto {
@@ -127,9 +127,9 @@ impl Proto {
 
 #[derive(Debug)]
 pub struct Segment {
-    detect: Detect,
-    proto: Proto,
-    cv4: Vec<Branch>,
+    pub(crate) detect: Detect,
+    pub(crate) proto: Proto,
+    pub(crate) cv4: Vec<Branch>,
 }
 
 impl Segment {
@@ -168,8 +168,8 @@ const CLS_HIDDEN: i64 = 1280;
 
 #[derive(Debug)]
 pub struct Classify {
-    conv: Conv,
-    linear: Linear,
+    pub(crate) conv: Conv,
+    pub(crate) linear: Linear,
     dropout: f64,
 }
 

@@ -19,7 +19,7 @@ pub const MAX_STRIDE: i64 = 32;
 
 /// One backbone/neck layer with parameters (Upsample and Concat have none).
 #[derive(Debug)]
-enum Layer {
+pub(crate) enum Layer {
     Conv(Conv),
     C2f(C2f),
     Sppf(Sppf),
@@ -48,8 +48,8 @@ pub struct YoloModel {
     spec: ModelSpec,
     /// Layers 0–8 (backbone), 9 (SPPF, det/seg), and 12, 15, 16, 18, 19, 21 (neck), keyed by
     /// yaml index; the neck's Upsample (10, 13) and Concat (11, 14, 17, 20) are in `forward`.
-    layers: Vec<(usize, Layer)>,
-    head: Head,
+    pub(crate) layers: Vec<(usize, Layer)>,
+    pub(crate) head: Head,
     device: tch::Device,
 }
 
