@@ -1,5 +1,5 @@
 //! `annotateforge`: the server (`serve`), extra workers (`worker`) and the engine's CLI
-//! (`train`, `val`, `predict`) and plugin tools (`plugin`), in one binary.
+//! (`train`, `val`, `predict`, `export`) and plugin tools (`plugin`), in one binary.
 //!
 //! This file only dispatches: each subcommand's arguments and `run` live in its own module
 //! (`annotateforge::serve`, `af_engine::cli`, `af_plugin_host::cli`, …), so adding one is a
@@ -26,6 +26,8 @@ enum Command {
     Val(af_engine::cli::val::Args),
     /// Predict on images with a model and print (or write) the predictions as JSON.
     Predict(af_engine::cli::predict::Args),
+    /// Export a model to ONNX, TorchScript or safetensors and print what was written as JSON.
+    Export(af_engine::cli::export::Args),
     /// Inspect or try a WebAssembly plugin component (`info`, `run <wasm> <sample.json>`).
     Plugin(af_dataset::cli::Args),
 }
@@ -52,6 +54,7 @@ fn main() -> anyhow::Result<()> {
             print!("{}", af_engine::cli::val::render(&af_engine::cli::val::run(args)?, json));
         }
         Command::Plugin(args) => print!("{}", af_dataset::cli::run(args)?),
+        Command::Export(args) => println!("{}", serde_json::to_string_pretty(&af_engine::cli::export::run(args)?)?),
         Command::Predict(args) => {
             let to_stdout = args.output.is_none();
             let results = af_engine::cli::predict::run(args)?;
