@@ -6,10 +6,10 @@
 // predict with the new model and accept a prediction. Screenshots of the main pages go to
 // tests/browser/artifacts/ (look at them).
 //
-// Each step names the API routes it needs. A step whose routes the server's OpenAPI document
-// does not list yet is SKIPPED (and says so) rather than failed, so the runner can land before
-// the jobs/models endpoints; set AF_E2E_REQUIRE_ALL=1 to turn skips into failures. Steps after
-// a failed one that depend on it are skipped too.
+// Every step runs, or the run fails (lib/outcome.mjs has the policy and its tests): a step
+// whose API routes the server's OpenAPI document does not list fails, a training job that no
+// worker picks up fails, and so does a step after a failed one. Only AF_E2E_ONLY leaves steps
+// out, for running a subset by hand (scripts/test.sh always runs them all).
 //
 //   node tests/browser/run.mjs            # all steps
 //   AF_E2E_ONLY=sign-up,create-project node tests/browser/run.mjs
@@ -20,7 +20,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, existsSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Skip } from './lib/skip.mjs';
+import { exitCode, norm, precheck, selectSteps } from './lib/outcome.mjs';
 import { startServer } from './lib/server.mjs';
 import { steps } from './steps.mjs';
 
@@ -33,15 +33,13 @@ const require = createRequire(join(root, 'frontend', 'package.json'));
 const { chromium } = require('playwright-core');
 
 const CHROMIUM = process.env.AF_CHROMIUM ?? '/usr/bin/chromium';
-const requireAll = process.env.AF_E2E_REQUIRE_ALL === '1';
-const only = process.env.AF_E2E_ONLY ? new Set(process.env.AF_E2E_ONLY.split(',')) : null;
+const only = process.env.AF_E2E_ONLY ? new Set(process.env.AF_E2E_ONLY.split(',').map((s) => s.trim()).filter(Boolean)) : null;
 
-const c = { green: (s) => `\x1b[32m${s}\x1b[0m`, red: (s) => `\x1b[31m${s}\x1b[0m`, yellow: (s) => `\x1b[33m${s}\x1b[0m`, dim: (s) => `\x1b[2m${s}\x1b[0m` };
-
-/** `/api/v1/projects/{project_id}/images` → `/api/v1/projects/{}/images`, to compare routes. */
-const norm = (p) => p.replace(/\{[^}]*\}/g, '{}');
+const c = { green: (s) => `\x1b[32m${s}\x1b[0m`, red: (s) => `\x1b[31m${s}\x1b[0m`, dim: (s) => `\x1b[2m${s}\x1b[0m` };
 
 async function main() {
+  const selected = selectSteps(steps, only);
+  if (only) console.log(c.dim(`AF_E2E_ONLY: running ${selected.length} of ${steps.length} steps`));
   if (!existsSync(join(frontendDir, 'index.html'))) throw new Error('frontend/dist is missing: run `cd frontend && npm run build` first');
   mkdirSync(artifacts, { recursive: true });
   // Only this run's screenshots.
@@ -82,15 +80,12 @@ async function main() {
       ctx.shots.push(file);
     };
     const done = new Set();
-    for (const step of steps) {
-      if (only && !only.has(step.name)) continue;
+    for (const step of selected) {
       const t0 = Date.now();
-      const missing = (step.needs ?? []).filter((r) => !routes.has(norm(r)));
-      const blocked = (step.after ?? []).filter((d) => (!only || only.has(d)) && !done.has(d));
-      if (missing.length || blocked.length) {
-        const why = missing.length ? `server has no ${missing.join(', ')} yet` : `needs ${blocked.join(', ')}`;
-        results.push({ name: step.name, status: 'skipped', why });
-        console.log(`${c.yellow('SKIP')} ${step.name} ${c.dim(`(${why})`)}`);
+      const pre = precheck(step, routes, done, only);
+      if (!pre.run) {
+        results.push({ name: step.name, status: pre.status, why: pre.why });
+        console.log(`${c.red('FAIL')} ${step.name} ${c.dim(`(${pre.why})`)}`);
         continue;
       }
       try {
@@ -99,12 +94,6 @@ async function main() {
         results.push({ name: step.name, status: 'passed', ms: Date.now() - t0 });
         console.log(`${c.green('PASS')} ${step.name} ${c.dim(`${((Date.now() - t0) / 1000).toFixed(1)} s`)}`);
       } catch (e) {
-        if (e instanceof Skip) {
-          results.push({ name: step.name, status: 'skipped', why: e.message });
-          console.log(`${c.yellow('SKIP')} ${step.name} ${c.dim(`(${e.message})`)}`);
-          await ctx.shot(`SKIPPED-${step.name}`).catch(() => {});
-          continue;
-        }
         results.push({ name: step.name, status: 'failed', why: e?.stack ?? String(e) });
         console.log(`${c.red('FAIL')} ${step.name}\n${String(e?.stack ?? e).split('\n').slice(0, 8).map((l) => '     ' + l).join('\n')}`);
         console.log(c.dim(`     at ${page.url()}; last API calls:\n       ${recent.join('\n       ')}`));
@@ -118,11 +107,11 @@ async function main() {
     rmSync(userDataDir, { recursive: true, force: true });
   }
   writeFileSync(join(artifacts, 'results.json'), JSON.stringify(results, null, 2));
-  const failed = results.filter((r) => r.status === 'failed');
-  const skipped = results.filter((r) => r.status === 'skipped');
+  const failed = results.filter((r) => r.status !== 'passed');
   const passed = results.filter((r) => r.status === 'passed');
-  console.log(`\n${passed.length} passed, ${failed.length} failed, ${skipped.length} skipped; screenshots in ${artifacts}`);
-  if (failed.length || (requireAll && skipped.length)) process.exit(1);
+  const left = steps.length - selected.length;
+  console.log(`\n${passed.length} passed, ${failed.length} failed${left ? `, ${left} not selected (AF_E2E_ONLY)` : ''}; screenshots in ${artifacts}`);
+  if (exitCode(results)) process.exit(1);
 }
 
 main().catch((e) => {
