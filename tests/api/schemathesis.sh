@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Property-based tests of the API against its own OpenAPI document (schemathesis, every
+# check), as an admin and as a normal user, on a fresh server: a 500, a response that
+# disagrees with the document, a valid-by-schema request refused or an invalid one accepted
+# fails the step. Bounded: a fixed seed, few examples per operation, a hard time limit.
+#
+# Needs the debug binary ($CARGO_TARGET_DIR/debug/annotateforge, or AF_BIN) and the
+# schemathesis venv that scripts/setup.sh installs. Settings: tests/api/schemathesis.toml.
+# Writes its reports under tests/api/artifacts/ and prints the request count and duration.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+# shellcheck source=../../scripts/env.sh
+source "$ROOT/scripts/env.sh"
+BIN="${AF_BIN:-$CARGO_TARGET_DIR/debug/annotateforge}"
+ST="$AF_CACHE/schemathesis-venv/bin/schemathesis"
+[ -x "$BIN" ] || { echo "schemathesis: no server binary at $BIN (cargo build -p annotateforge --bin annotateforge)" >&2; exit 1; }
+[ -x "$ST" ] || { echo "schemathesis: not installed at $ST (run scripts/setup.sh)" >&2; exit 1; }
+# Per role: examples per operation, and the wall-clock limit of its run.
+MAX_EXAMPLES="${AF_SCHEMATHESIS_EXAMPLES:-10}"
+LIMIT_S="${AF_SCHEMATHESIS_LIMIT_S:-110}"
+
+work="$(mktemp -d)"
+artifacts="$ROOT/tests/api/artifacts"
+rm -rf "$artifacts" && mkdir -p "$artifacts"
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+base="http://127.0.0.1:$port"
+
+# --no-worker: jobs the run creates stay queued (creating one is still checked in full), so
+# no training competes with the requests for the two cores. Login limits high enough that
+# the run's own logins are not refused; 429s are documented and accepted either way.
+AF_LOGIN_ATTEMPTS_PER_ACCOUNT=100000 AF_LOGIN_ATTEMPTS_PER_ADDRESS=100000 RUST_LOG="${RUST_LOG:-warn}" \
+  "$BIN" serve --bind "127.0.0.1:$port" --data-dir "$work/data" --no-worker >"$artifacts/server.log" 2>&1 &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
+  kill -0 "$server" 2>/dev/null || { echo "schemathesis: the server exited:" >&2; cat "$artifacts/server.log" >&2; exit 1; }
+  sleep 0.2
+done
+
+python3 tests/api/seed.py "$base" "$work/seed.env"
+set -a
+# shellcheck disable=SC1091
+source "$work/seed.env"
+set +a
+
+total_requests=0
+status=0
+started=$(date +%s)
+run_role() {
+  local role="$1" token="$2" project="$3" image="$4" annotation="$5" member="$6"
+  echo "==> schemathesis as $role (examples per operation: $MAX_EXAMPLES, limit ${LIMIT_S}s)"
+  local t0 rc=0
+  t0=$(date +%s)
+  timeout --signal=INT --kill-after=15 "$LIMIT_S" "$ST" --config-file tests/api/schemathesis.toml run "$base/api/v1/openapi.json" \
+      --url "$base" \
+      --header "Authorization: Bearer $token" \
+      --checks all \
+      --seed 20261204 \
+      --max-examples "$MAX_EXAMPLES" \
+      --workers 2 \
+      --request-timeout 30 \
+      --report junit,ndjson \
+      --report-junit-path "$artifacts/$role.junit.xml" \
+      --report-ndjson-path "$artifacts/$role.ndjson" \
+      --no-color 2>&1 | tee "$artifacts/$role.log" || rc=$?
+  local requests
+  requests=$(grep -c '"ScenarioFinished"\|"Interaction"' "$artifacts/$role.ndjson" 2>/dev/null || true)
+  requests=$(python3 - "$artifacts/$role.ndjson" <<'PY'
+import json, sys
+n = 0
+try:
+    for line in open(sys.argv[1]):
+        n += line.count('"request":')
+except OSError:
+    pass
+print(n)
+PY
+)
+  echo "==> schemathesis as $role: exit $rc, $requests requests in $(( $(date +%s) - t0 )) s"
+  total_requests=$(( total_requests + requests ))
+  [ "$rc" -eq 0 ] || status=1
+}
+run_role admin "$ADMIN_TOKEN" "$ADMIN_PROJECT" "$ADMIN_IMAGE" "$ADMIN_ANNOTATION" "$USER_ID"
+run_role user "$USER_TOKEN" "$USER_PROJECT" "$USER_IMAGE" "$USER_ANNOTATION" "$USER_ID"
+echo "==> schemathesis: $total_requests requests in $(( $(date +%s) - started )) s (both roles)"
+if grep -q "panicked" "$artifacts/server.log"; then
+  echo "schemathesis: the server panicked (tests/api/artifacts/server.log)" >&2
+  status=1
+fi
+exit "$status"
