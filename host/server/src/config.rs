@@ -9,6 +9,7 @@ use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// `annotateforge serve` flags; each can also be set by its environment variable or in the
 /// TOML file given by `--config` (same names, snake_case).
@@ -54,6 +55,67 @@ pub struct ServeArgs {
     pub closed_registration: bool,
     #[command(flatten)]
     pub jobs: JobArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Connection handling: how long a client may take, and how many may be connected at once.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HttpArgs {
+    /// Seconds a client has to send a request's headers; slower connections are closed
+    /// [default: 10].
+    #[arg(long, env = "AF_HEADER_READ_TIMEOUT_SECONDS")]
+    pub header_read_timeout_seconds: Option<f64>,
+    /// Seconds a keep-alive connection may stay open with no request in flight [default: 60].
+    #[arg(long, env = "AF_IDLE_TIMEOUT_SECONDS")]
+    pub idle_timeout_seconds: Option<f64>,
+    /// Seconds one request (body upload included, WebSockets excepted) may take [default: 300].
+    #[arg(long, env = "AF_REQUEST_TIMEOUT_SECONDS")]
+    pub request_timeout_seconds: Option<f64>,
+    /// Open client connections at most; at the cap a new connection closes the oldest one
+    /// with no request in flight (half-sent headers, idle keep-alive), or gets a 503 when all
+    /// are busy [default: 1024].
+    #[arg(long, env = "AF_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+}
+
+/// What one user, or the whole server, may make the server do.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LimitArgs {
+    /// Largest image accepted anywhere (upload, import, predict, pre-label), in pixels
+    /// (width × height) [default: 67108864 = 8192 × 8192].
+    #[arg(long, env = "AF_MAX_IMAGE_PIXELS")]
+    pub max_image_pixels: Option<u64>,
+    /// Most points in one polygon [default: 10000].
+    #[arg(long, env = "AF_MAX_POLYGON_POINTS")]
+    pub max_polygon_points: Option<usize>,
+    /// Most annotations on one image [default: 10000].
+    #[arg(long, env = "AF_MAX_ANNOTATIONS_PER_IMAGE")]
+    pub max_annotations_per_image: Option<usize>,
+    /// Training jobs one user may have queued or running at once [default: 2].
+    #[arg(long, env = "AF_MAX_JOBS_PER_USER")]
+    pub max_jobs_per_user: Option<usize>,
+    /// Most epochs of one training job [default: 1000].
+    #[arg(long, env = "AF_MAX_EPOCHS")]
+    pub max_epochs: Option<u32>,
+    /// Largest training / inference image size `imgsz` [default: 1536].
+    #[arg(long, env = "AF_MAX_IMGSZ")]
+    pub max_imgsz: Option<u32>,
+    /// Estimated peak memory one training job may need, in MiB (model scale × imgsz × batch);
+    /// a job over it is refused with the estimate [default: 8192].
+    #[arg(long, env = "AF_MAX_TRAIN_MEMORY_MB")]
+    pub max_train_memory_mb: Option<u64>,
+    /// Failed logins for one account within the login window before 429 [default: 10].
+    #[arg(long, env = "AF_LOGIN_ATTEMPTS_PER_ACCOUNT")]
+    pub login_attempts_per_account: Option<u32>,
+    /// Failed logins from one client address within the login window before 429 [default: 30].
+    #[arg(long, env = "AF_LOGIN_ATTEMPTS_PER_ADDRESS")]
+    pub login_attempts_per_address: Option<u32>,
+    /// The login rate-limit window, in seconds [default: 300].
+    #[arg(long, env = "AF_LOGIN_WINDOW_SECONDS")]
+    pub login_window_seconds: Option<f64>,
 }
 
 /// Training-job settings shared by `serve` and `worker`.
@@ -116,6 +178,20 @@ struct FileConfig {
     weights_dir: Option<PathBuf>,
     plugin_memory_mb: Option<u64>,
     plugin_timeout_seconds: Option<f64>,
+    header_read_timeout_seconds: Option<f64>,
+    idle_timeout_seconds: Option<f64>,
+    request_timeout_seconds: Option<f64>,
+    max_connections: Option<usize>,
+    max_image_pixels: Option<u64>,
+    max_polygon_points: Option<usize>,
+    max_annotations_per_image: Option<usize>,
+    max_jobs_per_user: Option<usize>,
+    max_epochs: Option<u32>,
+    max_imgsz: Option<u32>,
+    max_train_memory_mb: Option<u64>,
+    login_attempts_per_account: Option<u32>,
+    login_attempts_per_address: Option<u32>,
+    login_window_seconds: Option<f64>,
 }
 
 /// A string that prints as `***`.
@@ -154,6 +230,143 @@ pub struct Config {
     /// Sign-up needs an admin's token once an account exists.
     pub closed_registration: bool,
     pub jobs: JobSettings,
+    pub http: HttpSettings,
+    pub limits: Limits,
+}
+
+/// Connection handling (`crate::serve`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSettings {
+    /// Time a client has to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// Time a keep-alive connection may stay open with no request in flight.
+    pub idle_timeout: Duration,
+    /// Time one ordinary request may take, body included (WebSockets excepted).
+    pub request_timeout: Duration,
+    /// Open client connections at most.
+    pub max_connections: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(300),
+            max_connections: 1024,
+        }
+    }
+}
+
+impl HttpSettings {
+    fn resolve(args: &HttpArgs, file: &FileConfig) -> anyhow::Result<HttpSettings> {
+        let d = Self::default();
+        let max_connections = args.max_connections.or(file.max_connections).unwrap_or(d.max_connections);
+        anyhow::ensure!(max_connections >= 1, "max_connections must be at least 1");
+        Ok(HttpSettings {
+            header_read_timeout: seconds(
+                "header_read_timeout_seconds",
+                args.header_read_timeout_seconds.or(file.header_read_timeout_seconds),
+                d.header_read_timeout,
+            )?,
+            idle_timeout: seconds("idle_timeout_seconds", args.idle_timeout_seconds.or(file.idle_timeout_seconds), d.idle_timeout)?,
+            request_timeout: seconds(
+                "request_timeout_seconds",
+                args.request_timeout_seconds.or(file.request_timeout_seconds),
+                d.request_timeout,
+            )?,
+            max_connections,
+        })
+    }
+}
+
+/// What one user, or the whole server, may make the server do. Every limit is refused with a
+/// 4xx that names it (the setting's name is in the message).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Largest image (width × height) accepted by upload, import, predict and pre-label.
+    pub max_image_pixels: u64,
+    pub max_polygon_points: usize,
+    pub max_annotations_per_image: usize,
+    /// Queued + running training jobs of one user.
+    pub max_jobs_per_user: usize,
+    pub max_epochs: u32,
+    pub max_imgsz: u32,
+    /// Estimated peak memory of one training job, MiB.
+    pub max_train_memory_mb: u64,
+    /// Failed logins per account, and per client address, within `login_window`.
+    pub login_attempts_per_account: u32,
+    pub login_attempts_per_address: u32,
+    pub login_window: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_image_pixels: 8192 * 8192,
+            max_polygon_points: 10_000,
+            max_annotations_per_image: 10_000,
+            max_jobs_per_user: 2,
+            max_epochs: 1000,
+            max_imgsz: 1536,
+            max_train_memory_mb: 8192,
+            login_attempts_per_account: 10,
+            login_attempts_per_address: 30,
+            login_window: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Limits {
+    fn resolve(args: &LimitArgs, file: &FileConfig) -> anyhow::Result<Limits> {
+        let d = Self::default();
+        fn at_least_one<T: PartialOrd + From<u8> + fmt::Display + Copy>(name: &str, v: T) -> anyhow::Result<T> {
+            anyhow::ensure!(v >= T::from(1u8), "{name} must be at least 1, got {v}");
+            Ok(v)
+        }
+        Ok(Limits {
+            max_image_pixels: at_least_one(
+                "max_image_pixels",
+                args.max_image_pixels.or(file.max_image_pixels).unwrap_or(d.max_image_pixels),
+            )?,
+            max_polygon_points: at_least_one(
+                "max_polygon_points",
+                args.max_polygon_points.or(file.max_polygon_points).unwrap_or(d.max_polygon_points) as u64,
+            )? as usize,
+            max_annotations_per_image: at_least_one(
+                "max_annotations_per_image",
+                args.max_annotations_per_image.or(file.max_annotations_per_image).unwrap_or(d.max_annotations_per_image) as u64,
+            )? as usize,
+            max_jobs_per_user: at_least_one(
+                "max_jobs_per_user",
+                args.max_jobs_per_user.or(file.max_jobs_per_user).unwrap_or(d.max_jobs_per_user) as u64,
+            )? as usize,
+            max_epochs: at_least_one("max_epochs", args.max_epochs.or(file.max_epochs).unwrap_or(d.max_epochs))?,
+            max_imgsz: at_least_one("max_imgsz", args.max_imgsz.or(file.max_imgsz).unwrap_or(d.max_imgsz))?,
+            max_train_memory_mb: at_least_one(
+                "max_train_memory_mb",
+                args.max_train_memory_mb.or(file.max_train_memory_mb).unwrap_or(d.max_train_memory_mb),
+            )?,
+            login_attempts_per_account: at_least_one(
+                "login_attempts_per_account",
+                args.login_attempts_per_account.or(file.login_attempts_per_account).unwrap_or(d.login_attempts_per_account),
+            )?,
+            login_attempts_per_address: at_least_one(
+                "login_attempts_per_address",
+                args.login_attempts_per_address.or(file.login_attempts_per_address).unwrap_or(d.login_attempts_per_address),
+            )?,
+            login_window: seconds("login_window_seconds", args.login_window_seconds.or(file.login_window_seconds), d.login_window)?,
+        })
+    }
+}
+
+/// A positive number of seconds (at most a day) from a setting, or its default.
+fn seconds(name: &str, v: Option<f64>, default: Duration) -> anyhow::Result<Duration> {
+    match v {
+        None => Ok(default),
+        Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        Some(s) => anyhow::bail!("{name} must be a positive number of seconds, got {s}"),
+    }
 }
 
 /// How this process runs training jobs and inference.
@@ -195,13 +408,7 @@ impl JobSettings {
 
     fn resolve(args: &JobArgs, file: &FileConfig, data_dir: &Path) -> anyhow::Result<JobSettings> {
         let d = Self::defaults(data_dir);
-        let secs = |name: &str, v: Option<f64>, default: std::time::Duration| -> anyhow::Result<std::time::Duration> {
-            match v {
-                None => Ok(default),
-                Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(s)),
-                Some(s) => anyhow::bail!("{name} must be a positive number of seconds, got {s}"),
-            }
-        };
+        let secs = seconds;
         let heartbeat_interval = secs("heartbeat_seconds", args.heartbeat_seconds.or(file.heartbeat_seconds), d.heartbeat_interval)?;
         let stale_after = secs("stale_after_seconds", args.stale_after_seconds.or(file.stale_after_seconds), d.stale_after)?;
         anyhow::ensure!(
@@ -249,6 +456,8 @@ impl Config {
         };
         let data_dir = args.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("data"));
         let jobs = JobSettings::resolve(&args.jobs, &file, &data_dir)?;
+        let http = HttpSettings::resolve(&args.http, &file)?;
+        let limits = Limits::resolve(&args.limits, &file)?;
         let database_url = match args.database_url.clone().or(file.database_url) {
             Some(url) => DatabaseUrl::new(url),
             None => Self::default_database_url(&data_dir),
@@ -272,6 +481,8 @@ impl Config {
             frontend_dir,
             demo: args.demo || file.demo.unwrap_or(false),
             closed_registration: args.closed_registration || file.closed_registration.unwrap_or(false),
+            http,
+            limits,
         })
     }
 
@@ -290,6 +501,8 @@ impl Config {
             demo: false,
             closed_registration: false,
             jobs: JobSettings::defaults(data_dir),
+            http: HttpSettings::default(),
+            limits: Limits::default(),
         }
     }
 
@@ -336,6 +549,32 @@ mod tests {
         for jobs in [JobArgs { plugin_memory_mb: Some(0), ..Default::default() }, JobArgs { plugin_timeout_seconds: Some(-1.0), ..Default::default() }] {
             let err = Config::resolve(&ServeArgs { jobs, ..Default::default() }).unwrap_err();
             assert!(err.to_string().contains("plugin_"), "{err}");
+        }
+    }
+
+    #[test]
+    fn http_settings_and_limits_come_from_flags_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("af.toml");
+        std::fs::write(&file, "header_read_timeout_seconds = 2.5\nmax_connections = 7\nmax_epochs = 50\nlogin_window_seconds = 60\n").unwrap();
+        let limits = LimitArgs { max_epochs: Some(20), max_image_pixels: Some(1000), ..Default::default() };
+        let c = Config::resolve(&ServeArgs { config: Some(file), limits, ..Default::default() }).unwrap();
+        assert_eq!(c.http.header_read_timeout, Duration::from_millis(2500));
+        assert_eq!(c.http.max_connections, 7);
+        assert_eq!(c.http.idle_timeout, HttpSettings::default().idle_timeout);
+        assert_eq!(c.limits.max_epochs, 20, "the flag wins over the file");
+        assert_eq!(c.limits.max_image_pixels, 1000);
+        assert_eq!(c.limits.login_window, Duration::from_secs(60));
+        assert_eq!(c.limits.max_jobs_per_user, Limits::default().max_jobs_per_user);
+        let defaults = Config::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!((defaults.http, defaults.limits), (HttpSettings::default(), Limits::default()));
+        for (http, limits) in [
+            (HttpArgs { max_connections: Some(0), ..Default::default() }, LimitArgs::default()),
+            (HttpArgs { idle_timeout_seconds: Some(f64::NAN), ..Default::default() }, LimitArgs::default()),
+            (HttpArgs::default(), LimitArgs { max_imgsz: Some(0), ..Default::default() }),
+        ] {
+            let err = Config::resolve(&ServeArgs { http, limits, ..Default::default() }).unwrap_err();
+            assert!(err.to_string().contains("max_") || err.to_string().contains("idle_"), "{err}");
         }
     }
 

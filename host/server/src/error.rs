@@ -33,9 +33,15 @@ pub enum AppError {
     /// 413: the body is larger than the configured limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 408: the request was not answered within the server's request timeout (a slow upload).
+    #[error("{0}")]
+    RequestTimeout(String),
     /// 415: the body is not of a supported media type.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 429: too many attempts (logins, jobs); try again after `retry_after`.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: std::time::Duration },
     /// 422: a value is invalid; `field` names it.
     #[error("{0}")]
     Validation(#[from] FieldError),
@@ -59,8 +65,9 @@ pub struct ErrorDetail {
     pub code: &'static str,
     /// What went wrong, for people.
     pub message: String,
-    /// Structured context (for validation errors: `{"field": "data.points"}`), or null.
-    #[schema(value_type = Object)]
+    /// Structured context (for validation errors: `{"field": "data.points", "reason"}`; for
+    /// 429s: `{"retry_after_seconds"}`), or null where there is none.
+    #[schema(value_type = Option<Object>)]
     pub details: Value,
 }
 
@@ -81,7 +88,9 @@ impl AppError {
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            AppError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             AppError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             AppError::Validation(_) | AppError::Unprocessable { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
             }
@@ -97,6 +106,11 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        // Whole seconds, rounded up: a client that waits exactly this long is let through.
+        let retry_after = match &self {
+            AppError::TooManyRequests { retry_after, .. } => Some(retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)),
+            _ => None,
+        };
         let (message, details) = match self {
             AppError::Internal(e) => {
                 // Runs inside the request span (TraceLayer), so method and route are attached.
@@ -107,9 +121,17 @@ impl IntoResponse for AppError {
                 (fe.to_string(), serde_json::json!({ "field": fe.field, "reason": fe.message }))
             }
             AppError::Unprocessable { message, details } => (message, details),
+            AppError::TooManyRequests { message, .. } => {
+                let secs = retry_after.unwrap_or(1);
+                (message, serde_json::json!({ "retry_after_seconds": secs }))
+            }
             other => (other.to_string(), Value::Null),
         };
-        (status, Json(ErrorBody { error: ErrorDetail { code, message, details } })).into_response()
+        let mut response = (status, Json(ErrorBody { error: ErrorDetail { code, message, details } })).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs.max(1)));
+        }
+        response
     }
 }
 
@@ -149,7 +171,7 @@ impl From<JsonRejection> for AppError {
 /// The field a JSON shape error is about, and what is wrong with it, from axum's message
 /// `Failed to deserialize the JSON body into the target type: <path>: <reason>` (the path is
 /// `.` at the top level, where the reason names the field: "unknown field `colour`, …").
-fn json_error_field(text: &str) -> (String, String) {
+pub(crate) fn json_error_field(text: &str) -> (String, String) {
     let Some(rest) = text.split_once("target type: ").map(|(_, r)| r) else {
         return (String::new(), text.to_string());
     };

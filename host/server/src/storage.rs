@@ -135,9 +135,23 @@ impl Storage {
     pub fn remove_model(&self, key: &str) -> anyhow::Result<()> {
         let path = self.model_path(key)?;
         match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        // Its exports (ONNX, TorchScript, …) go with it.
+        match std::fs::remove_dir_all(self.model_exports_dir(key)?) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
         }
+    }
+
+    /// Where the exports of the weights stored as `key` are cached:
+    /// `<data>/models/exports/<key without .safetensors>/` (keys are checked names, so this
+    /// stays inside the models directory).
+    pub fn model_exports_dir(&self, key: &str) -> anyhow::Result<PathBuf> {
+        self.model_path(key)?;
+        let stem = key.strip_suffix(".safetensors").unwrap_or(key);
+        Ok(self.models_dir().join("exports").join(stem))
     }
 
     /// The token-signing secret: read from `<data>/jwt_secret`, or generated and written

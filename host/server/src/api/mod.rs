@@ -11,6 +11,7 @@ pub mod auth;
 pub mod health;
 pub mod images;
 pub mod import_export;
+pub mod model_export;
 pub mod models;
 pub mod plugins;
 pub mod prelabel;
@@ -72,6 +73,7 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(training::router())
         .merge(ws::router())
         .merge(models::router(&state.config))
+        .merge(model_export::router())
         .merge(prelabel::router())
         .merge(plugins::router(&state.config))
 }
