@@ -90,6 +90,9 @@ export const images = {
 export const annotations = {
   forImage: (imageId: number) => api<Annotation[] | Page<Annotation>>(`/images/${imageId}/annotations`).then(itemsOf),
   create: (imageId: number, a: AnnotationCreate) => api<Annotation>(`/images/${imageId}/annotations`, { method: 'POST', body: a }),
+  /** Saves a prediction the server signed (its `accept_token`) as a `custom_model` annotation. */
+  accept: (imageId: number, acceptToken: string) =>
+    api<Annotation>(`/images/${imageId}/annotations/accept`, { method: 'POST', body: { accept_token: acceptToken } }),
   update: (id: number, patch: AnnotationPatch) => api<Annotation>(`/annotations/${id}`, { method: 'PATCH', body: patch }),
   remove: (id: number) => api<void>(`/annotations/${id}`, { method: 'DELETE' }),
 };

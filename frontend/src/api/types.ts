@@ -154,7 +154,8 @@ export interface AnnotationCreate {
   data: AnnotationData;
   class_label: string;
   confidence?: number;
-  source?: AnnotationSource;
+  /** Only `manual`: the server sets `custom_model` itself when a prediction is accepted. */
+  source?: 'manual';
 }
 
 export type AnnotationPatch = Partial<Pick<AnnotationCreate, 'type' | 'data' | 'class_label'>>;
@@ -489,6 +490,8 @@ export interface PredictedAnnotation {
   class_id: number;
   /** `[x1, y1, x2, y2]`. */
   bbox?: [number, number, number, number];
+  /** For a project image predicted by id: accept it with `POST /images/{id}/annotations/accept`. */
+  accept_token?: string;
 }
 
 export interface PredictResponse {

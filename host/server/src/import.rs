@@ -157,16 +157,100 @@ fn rel(root: &Path, p: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
 }
 
-/// Reads the dataset under `root` in `format`, or in the format its files reveal.
-pub fn scan(root: &Path, format: Option<ImportFormat>) -> Result<ImportPlan, ImportError> {
+/// The skip reason for a name that leads outside the dataset. It is decided without looking
+/// outside the dataset, so it is the same whether or not anything exists where the name
+/// points, and it shows no server path.
+pub const OUTSIDE_REASON: &str = "the file name leads outside the dataset (an absolute path, `..` above the archive's root, \
+     or a link out of it): name files relative to the JSON file or to the archive's root";
+
+/// Where a path named by the dataset leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// A regular file inside the root (canonical path).
+    File(PathBuf),
+    /// A directory inside the root (canonical path).
+    Dir(PathBuf),
+    /// Nothing there, inside the root.
+    Missing,
+    /// Absolute, above the root, or through a link out of it.
+    Outside,
+}
+
+/// Resolves `name`, a path written inside the dataset (`/` or `\` separated, relative to
+/// `base`, a directory inside `root`), within `root` only. `root` must be canonical.
+///
+/// The check is lexical first (absolute names and `..` above the root are [`Resolved::Outside`]
+/// without touching the filesystem), then component by component inside the root: a link is
+/// followed only if its canonical target is inside the root too, and a link out of it (or a
+/// dangling one) is `Outside` whatever its target, so no answer depends on what exists
+/// outside the root.
+pub fn resolve(root: &Path, base: &Path, name: &str) -> Resolved {
+    let name = name.replace('\\', "/");
+    if name.starts_with('/') || Path::new(&name).has_root() {
+        return Resolved::Outside;
+    }
+    let Ok(base) = base.strip_prefix(root) else { return Resolved::Outside };
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for c in base.components() {
+        match c {
+            std::path::Component::Normal(c) => parts.push(c),
+            _ => return Resolved::Outside,
+        }
+    }
+    for part in name.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Resolved::Outside;
+                }
+            }
+            p => parts.push(std::ffi::OsStr::new(p)),
+        }
+    }
+    let mut cur = root.to_path_buf();
+    for part in parts {
+        cur.push(part);
+        match std::fs::symlink_metadata(&cur) {
+            Err(_) => return Resolved::Missing,
+            Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(&cur) {
+                Ok(target) if target.starts_with(root) => cur = target,
+                _ => return Resolved::Outside,
+            },
+            Ok(_) => {}
+        }
+    }
+    match std::fs::metadata(&cur) {
+        Ok(m) if m.is_file() => Resolved::File(cur),
+        Ok(m) if m.is_dir() => Resolved::Dir(cur),
+        _ => Resolved::Missing,
+    }
+}
+
+/// A directory named by the dataset, if it is one inside the root.
+fn resolve_dir(root: &Path, base: &Path, name: &str) -> Option<PathBuf> {
+    match resolve(root, base, name) {
+        Resolved::Dir(d) => Some(d),
+        _ => None,
+    }
+}
+
+/// Reads the dataset under `root` in `format`, or in the format its files reveal. Every path
+/// the dataset names (COCO `file_name`s, YOLO `path`/`train`/`val` entries, label files) is
+/// resolved inside `root` only ([`resolve`]); nothing outside it is read or even looked at.
+///
+/// Polygons of more than `max_points` points (`max_polygon_points`) are skipped here, before
+/// they are copied around.
+pub fn scan(root: &Path, format: Option<ImportFormat>, max_points: usize) -> Result<ImportPlan, ImportError> {
+    let root = &std::fs::canonicalize(root)?;
     let files = walk_files(root);
     let format = match format {
         Some(f) => f,
         None => detect(root, &files)?,
     };
     match format {
-        ImportFormat::Coco => scan_coco(root, &files),
-        ImportFormat::Yolo => scan_yolo(root, &files),
+        ImportFormat::Coco => scan_coco(root, &files, max_points),
+        ImportFormat::Yolo => scan_yolo(root, &files, max_points),
         ImportFormat::ImageFolder => scan_image_folder(root, &files),
     }
 }
@@ -256,7 +340,7 @@ struct CocoCategory {
     name: String,
 }
 
-fn scan_coco(root: &Path, files: &[PathBuf]) -> Result<ImportPlan, ImportError> {
+fn scan_coco(root: &Path, files: &[PathBuf], max_points: usize) -> Result<ImportPlan, ImportError> {
     let json_path = find_coco_json(files)
         .ok_or_else(|| ImportError::Invalid("no COCO JSON file (with `images` and `annotations`) found".into()))?;
     let coco: Coco = serde_json::from_slice(&std::fs::read(json_path)?)
@@ -271,17 +355,30 @@ fn scan_coco(root: &Path, files: &[PathBuf]) -> Result<ImportPlan, ImportError> 
     let mut skipped = Vec::new();
     let mut images = Vec::new();
     let mut index: HashMap<i64, usize> = HashMap::new();
+    let json_images = json_dir.join("images");
+    let root_images = root.join("images");
     for img in coco.images {
-        let candidates = [json_dir.join(&img.file_name), json_dir.join("images").join(&img.file_name), root.join(&img.file_name), root.join("images").join(&img.file_name)];
-        let found = candidates
-            .into_iter()
-            .find(|p| p.is_file() && p.starts_with(root))
-            .or_else(|| Path::new(&img.file_name).file_name().and_then(|n| by_name.get(&*n.to_string_lossy())).map(|p| (*p).clone()));
+        // Relative to the JSON file or the archive's root, directly or under `images/`.
+        let outcomes: Vec<Resolved> =
+            [json_dir, json_images.as_path(), root, root_images.as_path()].iter().map(|base| resolve(root, base, &img.file_name)).collect();
+        let found = outcomes.iter().find_map(|r| match r {
+            Resolved::File(p) => Some(p.clone()),
+            _ => None,
+        });
+        let escapes = outcomes.iter().all(|r| *r == Resolved::Outside);
+        // Exported elsewhere with other folders: the same file name anywhere in the dataset.
+        let found = found.or_else(|| {
+            if escapes {
+                return None;
+            }
+            Path::new(&img.file_name.replace('\\', "/")).file_name().and_then(|n| by_name.get(&*n.to_string_lossy())).map(|p| (*p).clone())
+        });
         match found {
             Some(path) => {
                 index.insert(img.id, images.len());
                 images.push(PlannedImage { filename: rel(root, &path), path, class_label: img.class_label, annotations: Vec::new() });
             }
+            None if escapes => skipped.push(SkippedItem::image(img.file_name, OUTSIDE_REASON)),
             None => skipped.push(SkippedItem::image(img.file_name, "image file not found in the dataset")),
         }
     }
@@ -296,10 +393,21 @@ fn scan_coco(root: &Path, files: &[PathBuf]) -> Result<ImportPlan, ImportError> 
             continue;
         };
         let mut shapes = Vec::new();
+        let point_count = |v: &Value| v.as_array().map_or(0, Vec::len);
         if let Some(af) = a.annotateforge {
+            let n = af.data.get("points").map_or(0, point_count);
+            if n > max_points {
+                skipped.push(SkippedItem::annotation(item, af_core::annotation::too_many_points(n, max_points)));
+                continue;
+            }
             shapes.push(Geometry::Pixels { ty: af.ty, data: af.data });
         } else {
             if let Some(Value::Array(polys)) = &a.segmentation {
+                if let Some(n) = polys.iter().map(|p| point_count(p) / 2).find(|n| *n > max_points) {
+                    // The whole annotation, not its bbox instead: the shape was the polygon.
+                    skipped.push(SkippedItem::annotation(item, af_core::annotation::too_many_points(n, max_points)));
+                    continue;
+                }
                 for poly in polys {
                     let nums: Option<Vec<f64>> = poly.as_array().map(|xs| xs.iter().filter_map(Value::as_f64).collect());
                     match nums {
@@ -351,17 +459,14 @@ fn yolo_names(v: &serde_yaml::Value) -> Result<BTreeMap<u32, String>, ImportErro
     }
 }
 
-fn scan_yolo(root: &Path, files: &[PathBuf]) -> Result<ImportPlan, ImportError> {
+fn scan_yolo(root: &Path, files: &[PathBuf], max_points: usize) -> Result<ImportPlan, ImportError> {
     let yaml_path = find_data_yaml(root, files).ok_or_else(|| ImportError::Invalid("no data.yaml with `names` found".into()))?;
     let yaml: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(yaml_path)?)
         .map_err(|e| ImportError::Invalid(format!("{}: invalid YAML: {e}", rel(root, yaml_path))))?;
     let names = yolo_names(yaml.get("names").ok_or_else(|| ImportError::Invalid("data.yaml has no `names`".into()))?)?;
     // `path` is the dataset root; an absolute path from another machine is ignored.
     let yaml_dir = yaml_path.parent().unwrap_or(root);
-    let base = match yaml.get("path").and_then(|p| p.as_str()) {
-        Some(p) if Path::new(p).is_relative() && yaml_dir.join(p).starts_with(root) && yaml_dir.join(p).is_dir() => yaml_dir.join(p),
-        _ => yaml_dir.to_path_buf(),
-    };
+    let base = yaml.get("path").and_then(|p| p.as_str()).and_then(|p| resolve_dir(root, yaml_dir, p)).unwrap_or_else(|| yaml_dir.to_path_buf());
     let mut split_dirs = Vec::new();
     for key in ["train", "val", "test"] {
         let entries: Vec<String> = match yaml.get(key) {
@@ -370,9 +475,9 @@ fn scan_yolo(root: &Path, files: &[PathBuf]) -> Result<ImportPlan, ImportError> 
             _ => Vec::new(),
         };
         for e in entries {
-            let dir = base.join(&e);
-            if dir.starts_with(root) && dir.is_dir() && !split_dirs.contains(&dir) {
-                split_dirs.push(dir);
+            match resolve_dir(root, &base, &e) {
+                Some(dir) if !split_dirs.contains(&dir) => split_dirs.push(dir),
+                _ => {}
             }
         }
     }
@@ -386,7 +491,11 @@ fn scan_yolo(root: &Path, files: &[PathBuf]) -> Result<ImportPlan, ImportError> 
     let mut skipped = Vec::new();
     for dir in &split_dirs {
         for path in files.iter().filter(|p| p.starts_with(dir) && is_image(p)) {
-            let label_path = yolo_label_path(path);
+            // The label file is read only if it is a file inside the root (not a link out).
+            let label_path = yolo_label_path(path).and_then(|p| match resolve(root, root, &rel(root, &p)) {
+                Resolved::File(f) => Some(f),
+                _ => None,
+            });
             let mut annotations = Vec::new();
             if let Some(text) = label_path.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) {
                 let label_name = rel(root, label_path.as_ref().expect("read above"));
@@ -396,7 +505,7 @@ fn scan_yolo(root: &Path, files: &[PathBuf]) -> Result<ImportPlan, ImportError> 
                         continue;
                     }
                     let item = format!("{label_name}:{}", line_no + 1);
-                    match parse_yolo_line(line, &names) {
+                    match parse_yolo_line(line, &names, max_points) {
                         Ok(a) => annotations.push(a),
                         Err(reason) => skipped.push(SkippedItem::annotation(item, reason)),
                     }
@@ -423,7 +532,7 @@ fn yolo_label_path(image: &Path) -> Option<PathBuf> {
     Some(out.with_extension("txt"))
 }
 
-fn parse_yolo_line(line: &str, names: &BTreeMap<u32, String>) -> Result<PlannedAnnotation, String> {
+fn parse_yolo_line(line: &str, names: &BTreeMap<u32, String>, max_points: usize) -> Result<PlannedAnnotation, String> {
     let tokens: Vec<&str> = line.split_whitespace().collect();
     let cls: u32 = tokens[0].parse().map_err(|_| format!("class id `{}` is not a non-negative integer", tokens[0]))?;
     let class_label = names.get(&cls).cloned().ok_or_else(|| format!("class id {cls} is not in data.yaml names"))?;
@@ -433,6 +542,7 @@ fn parse_yolo_line(line: &str, names: &BTreeMap<u32, String>) -> Result<PlannedA
         .collect::<Result<_, _>>()?;
     let geometry = match nums.len() {
         4 => Geometry::NormBox([nums[0], nums[1], nums[2], nums[3]]),
+        n if n >= 6 && n % 2 == 0 && n / 2 > max_points => return Err(af_core::annotation::too_many_points(n / 2, max_points)),
         n if n >= 6 && n % 2 == 0 => Geometry::NormPolygon(nums.chunks(2).map(|c| [c[0], c[1]]).collect()),
         n => return Err(format!("expected `cls cx cy w h` or `cls x1 y1 … xn yn` (≥ 3 points), got {n} numbers")),
     };
@@ -523,7 +633,7 @@ mod tests {
         write(d.path(), "images/train/a.png", b"img");
         write(d.path(), "labels/train/a.txt", b"0 0.5 0.5 0.2 0.4\n1 0.1 0.1 0.3 0.1 0.2 0.3\n7 0.5 0.5 0.1 0.1\n0 0.5 0.5\n");
         write(d.path(), "images/val/b.jpg", b"img");
-        let plan = scan(d.path(), None).unwrap();
+        let plan = scan(d.path(), None, usize::MAX).unwrap();
         assert_eq!(plan.format, ImportFormat::Yolo);
         assert_eq!(plan.images.len(), 2);
         let a = &plan.images[0];
@@ -555,7 +665,7 @@ mod tests {
         });
         write(d.path(), "annotations/instances.json", coco.to_string().as_bytes());
         write(d.path(), "images/a.png", b"img");
-        let plan = scan(d.path(), None).unwrap();
+        let plan = scan(d.path(), None, usize::MAX).unwrap();
         assert_eq!(plan.format, ImportFormat::Coco);
         assert_eq!(plan.images.len(), 1);
         let anns = &plan.images[0].annotations;
@@ -574,13 +684,93 @@ mod tests {
         write(d.path(), "train/cat/1.png", b"img");
         write(d.path(), "val/dog/2.jpg", b"img");
         write(d.path(), "stray.png", b"img");
-        let plan = scan(d.path(), None).unwrap();
+        let plan = scan(d.path(), None, usize::MAX).unwrap();
         assert_eq!(plan.format, ImportFormat::ImageFolder);
         let labels: Vec<_> = plan.images.iter().map(|i| i.class_label.clone().unwrap()).collect();
         assert_eq!(labels, vec!["cat", "dog"]);
         assert_eq!(plan.skipped.len(), 1);
         let empty = tempfile::tempdir().unwrap();
-        assert!(matches!(scan(empty.path(), None), Err(ImportError::Invalid(_))));
+        assert!(matches!(scan(empty.path(), None, usize::MAX), Err(ImportError::Invalid(_))));
+    }
+
+    #[test]
+    fn names_resolve_inside_the_root_only() {
+        let outer = tempfile::tempdir().unwrap();
+        write(outer.path(), "secret.png", b"outside");
+        let root_dir = outer.path().join("data");
+        write(&root_dir, "images/a.png", b"img");
+        write(&root_dir, "ann/coco.json", b"{}");
+        let root = std::fs::canonicalize(&root_dir).unwrap();
+        let ann = root.join("ann");
+        assert_eq!(resolve(&root, &ann, "../images/a.png"), Resolved::File(root.join("images/a.png")));
+        assert_eq!(resolve(&root, &ann, "..\\images\\a.png"), Resolved::File(root.join("images/a.png")));
+        assert_eq!(resolve(&root, &root, "images"), Resolved::Dir(root.join("images")));
+        assert_eq!(resolve(&root, &ann, "nope.png"), Resolved::Missing);
+        // Above the root, existing or not, and absolute: the same answer, decided lexically.
+        for name in ["../../secret.png", "../../missing.png", "../secret.png", "/etc/passwd", "/definitely/not/here.png"] {
+            assert_eq!(resolve(&root, &root, name), Resolved::Outside, "{name}");
+        }
+        assert_eq!(resolve(&root, &ann, "../../secret.png"), Resolved::Outside);
+        // Links: followed inside the root, never out of it (dangling ones neither).
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(outer.path().join("secret.png"), root.join("out.png")).unwrap();
+            std::os::unix::fs::symlink(outer.path().join("missing.png"), root.join("dangling.png")).unwrap();
+            std::os::unix::fs::symlink(outer.path(), root.join("up")).unwrap();
+            std::os::unix::fs::symlink(root.join("images/a.png"), root.join("in.png")).unwrap();
+            assert_eq!(resolve(&root, &root, "out.png"), Resolved::Outside);
+            assert_eq!(resolve(&root, &root, "dangling.png"), Resolved::Outside);
+            assert_eq!(resolve(&root, &root, "up/secret.png"), Resolved::Outside);
+            assert_eq!(resolve(&root, &root, "up/missing.png"), Resolved::Outside);
+            assert_eq!(resolve(&root, &root, "in.png"), Resolved::File(root.join("images/a.png")));
+        }
+    }
+
+    #[test]
+    fn coco_names_outside_the_dataset_are_skipped_alike() {
+        let outer = tempfile::tempdir().unwrap();
+        write(outer.path(), "exists.png", b"outside");
+        let root = outer.path().join("data");
+        let coco = json!({
+            "images": [
+                {"id": 1, "file_name": "../../exists.png"},
+                {"id": 2, "file_name": "../../missing.png"},
+                {"id": 3, "file_name": outer.path().join("exists.png").to_string_lossy()},
+                {"id": 4, "file_name": "images/a.png"},
+                // Inside the root relative to `images/`: not found there, exists outside or not.
+                {"id": 5, "file_name": "../exists.png"},
+                {"id": 6, "file_name": "../missing.png"}
+            ],
+            "annotations": [{"id": 9, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}],
+            "categories": [{"id": 1, "name": "x"}]
+        });
+        write(&root, "coco.json", coco.to_string().as_bytes());
+        write(&root, "images/a.png", b"img");
+        let plan = scan(&root, Some(ImportFormat::Coco), usize::MAX).unwrap();
+        assert_eq!(plan.images.iter().map(|i| i.filename.as_str()).collect::<Vec<_>>(), ["images/a.png"]);
+        let reasons: Vec<&str> = plan.skipped.iter().filter(|s| s.kind == SkipKind::Image).map(|s| s.reason.as_str()).collect();
+        assert_eq!(reasons[..3], [OUTSIDE_REASON; 3]);
+        assert_eq!(reasons[3..], ["image file not found in the dataset"; 2]);
+        assert!(!OUTSIDE_REASON.contains(&*outer.path().to_string_lossy()));
+    }
+
+    #[test]
+    fn yolo_entries_and_labels_stay_inside_the_root() {
+        let outer = tempfile::tempdir().unwrap();
+        write(outer.path(), "elsewhere/images/x.png", b"img");
+        let root = outer.path().join("data");
+        write(&root, "data.yaml", b"path: ../elsewhere\ntrain: ../elsewhere/images\nnames: [cat]\n");
+        write(&root, "images/a.png", b"img");
+        write(outer.path(), "secret.txt", b"0 0.5 0.5 0.1 0.1\n");
+        #[cfg(unix)]
+        {
+            std::fs::create_dir_all(root.join("labels")).unwrap();
+            std::os::unix::fs::symlink(outer.path().join("secret.txt"), root.join("labels/a.txt")).unwrap();
+        }
+        let plan = scan(&root, Some(ImportFormat::Yolo), usize::MAX).unwrap();
+        assert_eq!(plan.images.len(), 1);
+        assert_eq!(plan.images[0].filename, "images/a.png");
+        assert!(plan.images[0].annotations.is_empty(), "a label file linked from outside is not read");
     }
 
     fn zip_with(entries: &[(&str, &[u8])]) -> tempfile::NamedTempFile {

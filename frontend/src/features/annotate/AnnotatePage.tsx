@@ -41,6 +41,7 @@ import KeyboardIcon from '@mui/icons-material/KeyboardOutlined';
 import DeleteIcon from '@mui/icons-material/DeleteOutline';
 import SmartIcon from '@mui/icons-material/SmartToyOutlined';
 import UndoIcon from '@mui/icons-material/Undo';
+import * as ep from '@/api/endpoints';
 import { useImage, useProject, useSetImageClass } from '@/api/queries';
 import type { AnnotationData, AnnotationPatch, PredictedAnnotation } from '@/api/types';
 import { ErrorState } from '@/components/ErrorState';
@@ -265,7 +266,13 @@ export function AnnotatePage() {
   };
 
   const acceptPrediction = async (p: PredictedAnnotation): Promise<boolean> => {
-    const saved = await store.create({ type: p.type, data: p.data, class_label: p.class_label, confidence: p.confidence, source: 'custom_model' });
+    // The server signs each prediction; accepting sends that back, and the server stores it
+    // as `custom_model` (clients cannot claim that source). Without a token: a manual shape.
+    const token = p.accept_token;
+    const saved = await store.create(
+      { type: p.type, data: p.data, class_label: p.class_label, confidence: p.confidence, source: token ? 'custom_model' : 'manual' },
+      token ? () => ep.annotations.accept(imageId, token) : undefined,
+    );
     if (saved) {
       addClass(p.class_label);
       record({ kind: 'created', id: saved.id });

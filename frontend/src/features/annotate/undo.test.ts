@@ -17,8 +17,8 @@ describe('undo', () => {
     expect(remapIds(s, 7, 11)).toEqual([{ kind: 'created', id: 11 }, { kind: 'updated', id: 11, before: { class_label: 'dog' } }, { kind: 'created', id: 8 }, { kind: 'deleted', annotation: { ...ann, id: 11 } }]);
   });
 
-  it('re-creates a deleted annotation with its source and confidence', () => {
-    expect(recreation(ann)).toEqual({ type: 'box', data: ann.data, class_label: 'cat', source: 'custom_model', confidence: 0.8 });
+  it('re-creates a deleted annotation with its confidence, as manual', () => {
+    expect(recreation(ann)).toEqual({ type: 'box', data: ann.data, class_label: 'cat', confidence: 0.8 });
     expect(recreation({ ...ann, confidence: null, source: 'manual' })).not.toHaveProperty('confidence');
   });
 

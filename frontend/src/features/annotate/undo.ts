@@ -20,9 +20,10 @@ export function remapIds(stack: UndoEntry[], from: number, to: number): UndoEntr
   return stack.map((e) => (e.kind !== 'deleted' && e.id === from ? { ...e, id: to } : e.kind === 'deleted' && e.annotation.id === from ? { ...e, annotation: { ...e.annotation, id: to } } : e));
 }
 
-/** What to send to re-create a deleted annotation as it was. */
+/** What to send to re-create a deleted annotation as it was (a model-made one comes back as
+ * `manual`: only the server marks annotations `custom_model`, when it accepts a prediction). */
 export function recreation(a: Annotation): AnnotationCreate {
-  const out: AnnotationCreate = { type: a.type, data: a.data, class_label: a.class_label, source: a.source };
+  const out: AnnotationCreate = { type: a.type, data: a.data, class_label: a.class_label };
   if (a.confidence != null) out.confidence = a.confidence;
   return out;
 }

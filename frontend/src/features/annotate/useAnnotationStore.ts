@@ -28,11 +28,12 @@ export function useAnnotationStore(imageId: number, projectId: number) {
   }, [qc, projectId]);
 
   const create = useCallback(
-    async (a: AnnotationCreate): Promise<Annotation | null> => {
+    /** Saves `a` (shown at once); `send` replaces the plain POST, e.g. to accept a prediction. */
+    async (a: Omit<AnnotationCreate, 'source'> & Partial<Pick<Annotation, 'source'>>, send?: () => Promise<Annotation>): Promise<Annotation | null> => {
       const temp: Annotation = { id: tempId--, image_id: imageId, confidence: null, source: 'manual', ...a } as Annotation;
       set((l) => [...l, temp]);
       try {
-        const saved = await ep.annotations.create(imageId, a);
+        const saved = await (send ? send() : ep.annotations.create(imageId, { ...a, source: undefined }));
         set((l) => l.map((x) => (x.id === temp.id ? saved : x)));
         countsChanged();
         return saved;

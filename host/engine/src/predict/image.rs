@@ -1,35 +1,90 @@
 //! Reading images for inference: any format the `image` crate decodes (PNG, JPEG, WebP,
 //! BMP, TIFF) → RGB8, alpha dropped and grey expanded (as `cv2.imread(IMREAD_COLOR)` does).
-//! Non-images and zero-size images are errors that name the source.
+//! Non-images and zero-size images are errors that name the source; every decode follows one
+//! size policy ([`af_core::ImageLimits`], checked on the header before decoding).
 
+use std::fmt;
 use std::io::Cursor;
 use std::path::Path;
 
-use image::{ImageReader, RgbImage};
+use af_core::{ImageLimits, ImageTooLarge};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 use tch::{Device, Tensor};
 
 use crate::error::{EngineError, Result};
 
-/// Decodes an in-memory image; `name` is used in errors (a file name or upload name).
-pub fn decode_image(bytes: &[u8], name: &str) -> Result<RgbImage> {
+/// Why bytes were not decoded under an [`ImageLimits`] policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The header's width × height is over the limit; nothing was decoded.
+    TooLarge(ImageTooLarge),
+    /// Empty, not an image, or a file its decoder cannot read (corrupt, truncated).
+    Invalid(String),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::TooLarge(e) => e.fmt(f),
+            DecodeError::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Decodes `bytes` under `limits`: the header is read first and an image over the pixel
+/// limit is refused before any pixel is decoded (a 20000×20000 PNG of a few hundred KB costs
+/// microseconds, not seconds and gigabytes); the decoder's allocations are then capped by
+/// [`ImageLimits::max_decoder_bytes`], which any image within the pixel limit fits.
+pub fn decode_limited(bytes: &[u8], limits: &ImageLimits) -> std::result::Result<(ImageFormat, DynamicImage), DecodeError> {
     if bytes.is_empty() {
-        return Err(EngineError::image(name, "empty file"));
+        return Err(DecodeError::Invalid("the file is empty".into()));
     }
-    let reader = ImageReader::new(Cursor::new(bytes))
+    let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| EngineError::image(name, e.to_string()))?;
-    if reader.format().is_none() {
-        return Err(EngineError::image(name, "not an image (unrecognised format)"));
+        .map_err(|e| DecodeError::Invalid(format!("cannot read the file: {e}")))?;
+    let format = reader
+        .format()
+        .ok_or_else(|| DecodeError::Invalid("not an image: the format is not recognised (expected PNG, JPEG, WebP, BMP or TIFF)".into()))?;
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_alloc = Some(limits.max_decoder_bytes());
+    reader.limits(decoder_limits);
+    let what = format!("{format:?}").to_ascii_uppercase();
+    // Constructing the decoder reads only the header (dimensions and pixel layout).
+    let decoder = reader.into_decoder().map_err(|e| DecodeError::Invalid(format!("the {what} file cannot be decoded: {e}")))?;
+    let (width, height) = decoder.dimensions();
+    limits.check(width, height).map_err(DecodeError::TooLarge)?;
+    if decoder.total_bytes() > limits.max_decoder_bytes() {
+        // Only reachable with an unusual pixel layout: still the pixel policy's refusal.
+        return Err(DecodeError::TooLarge(ImageTooLarge { width, height, max_pixels: limits.max_pixels }));
     }
-    let img = reader.decode().map_err(|e| EngineError::image(name, format!("cannot decode: {e}")))?;
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| DecodeError::Invalid(format!("the {what} file cannot be decoded: {e}")))?;
+    Ok((format, img))
+}
+
+/// Decodes an in-memory image under the default [`ImageLimits`]; `name` is used in errors
+/// (a file name or upload name).
+pub fn decode_image(bytes: &[u8], name: &str) -> Result<RgbImage> {
+    decode_image_limited(bytes, name, &ImageLimits::default())
+}
+
+/// Decodes an in-memory image to RGB8 under `limits`.
+pub fn decode_image_limited(bytes: &[u8], name: &str, limits: &ImageLimits) -> Result<RgbImage> {
+    let (_, img) = decode_limited(bytes, limits).map_err(|e| EngineError::image(name, e.to_string()))?;
     check_size(img.to_rgb8(), name)
 }
 
-/// Reads and decodes an image file.
+/// Reads and decodes an image file under the default [`ImageLimits`].
 pub fn read_image(path: impl AsRef<Path>) -> Result<RgbImage> {
+    read_image_limited(path, &ImageLimits::default())
+}
+
+/// Reads and decodes an image file under `limits`.
+pub fn read_image_limited(path: impl AsRef<Path>, limits: &ImageLimits) -> Result<RgbImage> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| EngineError::io(path, e))?;
-    decode_image(&bytes, &path.display().to_string())
+    decode_image_limited(&bytes, &path.display().to_string(), limits)
 }
 
 fn check_size(img: RgbImage, name: &str) -> Result<RgbImage> {
@@ -76,6 +131,19 @@ mod tests {
         truncated.truncate(40);
         assert!(matches!(decode_image(&truncated, "t.png"), Err(EngineError::Image { .. })));
         assert!(matches!(read_image("/definitely/not/here.png"), Err(EngineError::Io { .. })));
+    }
+
+    #[test]
+    fn refuses_images_over_the_pixel_limit_from_the_header() {
+        let bytes = png(40, 30);
+        let limits = ImageLimits::new(40 * 30 - 1);
+        match decode_limited(&bytes, &limits) {
+            Err(DecodeError::TooLarge(e)) => assert_eq!((e.width, e.height, e.max_pixels), (40, 30, 1199)),
+            other => panic!("{other:?}"),
+        }
+        let err = decode_image_limited(&bytes, "big.png", &limits).unwrap_err().to_string();
+        assert!(err.contains("max_image_pixels"), "{err}");
+        assert_eq!(decode_image_limited(&bytes, "ok.png", &ImageLimits::new(1200)).unwrap().dimensions(), (40, 30));
     }
 
     #[test]

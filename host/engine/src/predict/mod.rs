@@ -15,7 +15,7 @@ pub mod predictor;
 pub mod render;
 pub mod result;
 
-pub use self::image::{decode_image, image_to_tensor, read_image};
+pub use self::image::{decode_image, decode_image_limited, decode_limited, image_to_tensor, read_image, read_image_limited, DecodeError};
 pub use letterbox::{letterbox_shape, Letterbox};
 pub use nms::{non_max_suppression, Kept, NmsConfig};
 pub use predictor::{default_names, PredictOptions, Predictor};

@@ -14,6 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::images::check_class_label;
 use crate::auth::{image_access, project_access, AuthUser};
+use crate::config::Limits;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::{double_option, AppJson, AppPath, AppQuery, Paged, Pagination};
 use crate::state::AppState;
@@ -21,6 +22,7 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_image_annotations, create_annotation))
+        .routes(routes!(accept_prediction))
         .routes(routes!(list_project_annotations))
         .routes(routes!(get_annotation, update_annotation, delete_annotation))
 }
@@ -83,10 +85,15 @@ pub struct CreateAnnotation {
     pub ty: AnnotationType,
     #[schema(value_type = Object)]
     pub data: Value,
+    /// 1 to 200 characters, not blank (trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub class_label: String,
-    /// In [0, 1]; set by models, usually absent for manual annotations.
+    /// In [0, 1]; usually absent for manual annotations.
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub confidence: Option<f64>,
-    /// Default `manual`.
+    /// Only `manual` (the default): `custom_model` annotations are made by the server, when a
+    /// prediction is accepted (`POST /api/v1/images/{id}/annotations/accept`) or pre-labelled.
+    #[schema(value_type = Option<String>, pattern = "^manual$")]
     pub source: Option<AnnotationSource>,
 }
 
@@ -97,17 +104,50 @@ pub struct UpdateAnnotation {
     pub ty: Option<AnnotationType>,
     #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
+    /// 1 to 200 characters, not blank (trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub class_label: Option<String>,
     /// A number in [0, 1], or `null` to clear it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0.0, maximum = 1.0)]
     pub confidence: Option<Option<f64>>,
+    /// `manual` marks a model-made annotation as checked by hand; `custom_model` is set only
+    /// by the server (an annotation that already has it keeps it).
     pub source: Option<AnnotationSource>,
 }
 
-/// Checks an annotation against its image and returns the row to store (shape clipped to
-/// the image).
+/// Refuses a client's claim that a model made an annotation: only the server's prediction
+/// paths (accept, from-model, pre-label) store `custom_model`.
+fn check_client_source(source: Option<AnnotationSource>) -> Result<(), AppError> {
+    match source {
+        Some(AnnotationSource::CustomModel) => Err(AppError::invalid(
+            "source",
+            "custom_model is set by the server when a prediction is accepted: send the prediction's accept_token to \
+             POST /api/v1/images/{id}/annotations/accept, or omit source (manual)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses one more annotation on an image that has `max` (`max_annotations_per_image`).
+pub fn check_annotation_count(image: &af_db::images::Image, adding: usize, max: usize) -> Result<(), AppError> {
+    let existing = image.annotation_count.max(0) as usize;
+    if existing.saturating_add(adding) > max {
+        return Err(AppError::Unprocessable {
+            message: format!(
+                "image {} has {existing} annotations; this server accepts at most {max} per image (max_annotations_per_image)",
+                image.id
+            ),
+            details: serde_json::json!({"field": "image_id", "limit": "max_annotations_per_image", "max_annotations_per_image": max}),
+        });
+    }
+    Ok(())
+}
+
+/// Checks an annotation against its image and the server's limits (`max_polygon_points`)
+/// and returns the row to store (shape clipped to the image).
 pub fn validate(
+    limits: &Limits,
     image: &af_db::images::Image,
     ty: AnnotationType,
     data: &Value,
@@ -120,6 +160,7 @@ pub fn validate(
         return Err(AppError::invalid("type", "image_class is not an annotation: set it with PATCH /api/v1/images/{id} {\"class_label\"}"));
     }
     let mut shape = AnnotationData::parse(ty, data)?;
+    shape.check_point_count(limits.max_polygon_points)?;
     shape.validate_and_clip(image.width as u32, image.height as u32)?;
     let class_label = check_class_label("class_label", class_label)?;
     if let Some(c) = confidence {
@@ -169,7 +210,35 @@ async fn list_image_annotations(State(state): State<AppState>, user: AuthUser, A
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_annotation(State(state): State<AppState>, user: AuthUser, AppPath(id): AppPath<i64>, AppJson(body): AppJson<CreateAnnotation>) -> AppResult<(StatusCode, AppJson<AnnotationResponse>)> {
     let image = image_access(&state, &user, id, ProjectRole::Editor).await?;
-    let new = validate(&image, body.ty, &body.data, &body.class_label, body.confidence, body.source.unwrap_or_default(), Some(user.id))?;
+    check_client_source(body.source)?;
+    let limits = &state.config.limits;
+    let new = validate(limits, &image, body.ty, &body.data, &body.class_label, body.confidence, AnnotationSource::Manual, Some(user.id))?;
+    check_annotation_count(&image, 1, limits.max_annotations_per_image)?;
+    let row = af_db::annotations::insert(&state.db, &new).await?;
+    Ok((StatusCode::CREATED, AppJson(row.into())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptPrediction {
+    /// The `accept_token` of one annotation in a `POST /api/v1/models/{id}/predict` answer
+    /// for this image (predicted by `image_id`).
+    pub accept_token: String,
+}
+
+/// Saves one prediction of a model as an annotation (editors): the server signed it when it
+/// predicted the image, so the stored shape, class and confidence are the model's, and its
+/// source is `custom_model`. Edit it afterwards like any annotation.
+#[utoipa::path(post, path = "/api/v1/images/{id}/annotations/accept", tag = "annotations", security(("bearer" = [])), request_body = AcceptPrediction,
+    params(("id" = i64, Path, description = "Image id")),
+    responses((status = 201, body = AnnotationResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn accept_prediction(State(state): State<AppState>, user: AuthUser, AppPath(id): AppPath<i64>, AppJson(body): AppJson<AcceptPrediction>) -> AppResult<(StatusCode, AppJson<AnnotationResponse>)> {
+    let image = image_access(&state, &user, id, ProjectRole::Editor).await?;
+    let p = crate::prediction_token::verify(&state, &body.accept_token, image.id)?;
+    let limits = &state.config.limits;
+    let new = validate(limits, &image, p.ty, &p.data, &p.class_label, Some(p.confidence.clamp(0.0, 1.0)), AnnotationSource::CustomModel, Some(user.id))?;
+    check_annotation_count(&image, 1, limits.max_annotations_per_image)?;
     let row = af_db::annotations::insert(&state.db, &new).await?;
     Ok((StatusCode::CREATED, AppJson(row.into())))
 }
@@ -207,8 +276,11 @@ async fn update_annotation(State(state): State<AppState>, user: AuthUser, AppPat
     let data = body.data.unwrap_or(current.data.0);
     let class_label = body.class_label.unwrap_or(current.class_label);
     let confidence = body.confidence.unwrap_or(current.confidence);
+    if body.source != Some(current.source) {
+        check_client_source(body.source)?;
+    }
     let source = body.source.unwrap_or(current.source);
-    let new = validate(&image, ty, &data, &class_label, confidence, source, current.created_by)?;
+    let new = validate(&state.config.limits, &image, ty, &data, &class_label, confidence, source, current.created_by)?;
     Ok(AppJson(af_db::annotations::update(&state.db, id, &new).await?.into()))
 }
 

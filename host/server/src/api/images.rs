@@ -1,7 +1,8 @@
 //! `/api/v1/projects/{id}/images` and `/api/v1/images/{id}`: upload (multipart, validated by
 //! decoding), list with paging, metadata, the file itself, the image-level class label, delete.
 
-use af_core::ProjectRole;
+use af_core::{ImageLimits, ImageTooLarge, ProjectRole};
+use af_engine::predict::DecodeError;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
@@ -84,19 +85,22 @@ pub struct UploadResponse {
 }
 
 /// The multipart form of an upload: one or more parts named `files`.
-#[derive(ToSchema)]
+// Deserialize only for `deny_unknown_fields`: the document says no other parts are taken.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UploadForm {
-    #[schema(value_type = Vec<String>, format = Binary)]
+    /// At least one image file (PNG, JPEG, …).
+    #[schema(value_type = Vec<String>, format = Binary, min_items = 1)]
     files: Vec<Vec<u8>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateImage {
-    /// The image-level class label; `null` clears it.
+    /// The image-level class label (1 to 200 characters, not blank, trimmed); `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"\S")]
     pub class_label: Option<Option<String>>,
 }
 
@@ -119,18 +123,30 @@ pub struct AcceptedImage {
     pub info: imagefile::ImageInfo,
 }
 
-/// Decodes every file on the blocking pool; the first bad one fails the whole batch (422
-/// naming the file), so a request either stores all its valid images or nothing.
+/// Decodes every file on the blocking pool under the default image policy (for images the
+/// server makes itself, like the demo's); uploads use [`accept_images_with`].
 pub async fn accept_images(files: Vec<(String, Vec<u8>)>) -> AppResult<Vec<AcceptedImage>> {
+    accept_images_with(files, ImageLimits::default()).await
+}
+
+/// Decodes every file on the blocking pool under `limits`; the first bad one fails the whole
+/// batch (422 naming the file, and the limit when it is too large), so a request either
+/// stores all its valid images or nothing.
+pub async fn accept_images_with(files: Vec<(String, Vec<u8>)>, limits: ImageLimits) -> AppResult<Vec<AcceptedImage>> {
     tokio::task::spawn_blocking(move || {
         files
             .into_iter()
-            .map(|(filename, bytes)| match imagefile::inspect(&bytes) {
+            .map(|(filename, bytes)| match imagefile::inspect(&bytes, &limits) {
                 Ok(info) => Ok(AcceptedImage { filename, bytes, info }),
-                Err(reason) => Err(AppError::Unprocessable {
-                    message: format!("{filename}: {reason}"),
-                    details: serde_json::json!({ "field": "files", "filename": filename, "reason": reason }),
-                }),
+                Err(refusal) => {
+                    let reason = refusal.to_string();
+                    let mut details = serde_json::json!({ "field": "files", "filename": filename, "reason": reason });
+                    if let DecodeError::TooLarge(e) = &refusal {
+                        details["limit"] = serde_json::json!(ImageTooLarge::SETTING);
+                        details["max_image_pixels"] = serde_json::json!(e.max_pixels);
+                    }
+                    Err(AppError::Unprocessable { message: format!("{filename}: {reason}"), details })
+                }
             })
             .collect::<AppResult<Vec<_>>>()
     })
@@ -186,12 +202,13 @@ pub async fn store_images(
 }
 
 /// Uploads images (editors). Every part must be named `files`; each file is decoded to check
-/// it. One bad file rejects the request and nothing is stored; exact duplicates are skipped
-/// and reported.
+/// it, within `max_image_pixels` (width × height, read from the header before decoding). One
+/// bad file rejects the request and nothing is stored; exact duplicates are skipped and
+/// reported.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/images", tag = "images", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Project id")),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
-    responses((status = 201, body = UploadResponse), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+    responses((status = 201, body = UploadResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
               (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn upload_images(
     State(state): State<AppState>,
@@ -214,7 +231,7 @@ async fn upload_images(
     if files.is_empty() {
         return Err(AppError::invalid("files", "send at least one image as a part named `files`"));
     }
-    let accepted = accept_images(files).await?;
+    let accepted = accept_images_with(files, imagefile::limits(&state.config)).await?;
     let (created, skipped) = store_images(&state, id, accepted, Vec::new()).await?;
     tracing::info!(project_id = id, created = created.len(), skipped = skipped.len(), "images uploaded");
     Ok((StatusCode::CREATED, AppJson(UploadResponse { images: created.into_iter().map(Into::into).collect(), skipped })))
@@ -271,7 +288,7 @@ async fn delete_image(State(state): State<AppState>, user: AuthUser, AppPath(id)
 
 /// The image file with its content type.
 #[utoipa::path(get, path = "/api/v1/images/{id}/file", tag = "images", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Image id")),
+    params(("id" = i64, Path, description = "Image id"), crate::auth::QueryTokenParam),
     responses((status = 200, description = "The image bytes", content_type = "image/*"), (status = 404, body = ErrorBody)))]
 async fn get_image_file(State(state): State<AppState>, user: AuthUser, AppPath(id): AppPath<i64>) -> AppResult<Response> {
     let image = image_access(&state, &user, id, ProjectRole::Viewer).await?;

@@ -39,7 +39,9 @@ pub struct ImportFromPath {
 }
 
 /// The multipart form of an import: the archive and, optionally, its format.
-#[derive(ToSchema)]
+// Deserialize only for `deny_unknown_fields`: the document says no other parts are taken.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ImportForm {
     #[schema(value_type = String, format = Binary)]
@@ -142,7 +144,8 @@ async fn import_dataset(
         return Err(AppError::UnsupportedMediaType("send a multipart form with a zip `file`, or JSON `{\"path\"}`".into()));
     };
     format = format.or(query.format);
-    let plan = tokio::task::spawn_blocking(move || import::scan(&source, format)).await.map_err(anyhow::Error::from)??;
+    let max_points = state.config.limits.max_polygon_points;
+    let plan = tokio::task::spawn_blocking(move || import::scan(&source, format, max_points)).await.map_err(anyhow::Error::from)??;
     let report = run_plan(&state, id, user.id, plan).await?;
     tracing::info!(project_id = id, format = ?report.format, images = report.images_imported, annotations = report.annotations_imported, skipped = report.skipped.len(), "dataset imported");
     drop(work);
@@ -163,6 +166,7 @@ async fn run_plan(state: &AppState, project_id: i64, user_id: i64, plan: ImportP
     };
     report.images_skipped = report.skipped.iter().filter(|s| s.kind == SkipKind::Image).count();
     report.annotations_skipped = report.skipped.len() - report.images_skipped;
+    let image_limits = imagefile::limits(&state.config);
     for batch in plan.images.chunks(BATCH) {
         let batch = batch.to_vec();
         // Read and decode on the blocking pool; a bad image is skipped with its reason.
@@ -170,8 +174,10 @@ async fn run_plan(state: &AppState, project_id: i64, user_id: i64, plan: ImportP
             batch
                 .into_iter()
                 .map(|item| {
-                    let result = std::fs::read(&item.path).map_err(|e| format!("cannot read: {e}")).and_then(|bytes| {
-                        imagefile::inspect(&bytes).map(|info| AcceptedImage { filename: item.filename.clone(), bytes, info })
+                    let result = std::fs::read(&item.path).map_err(|_| "the file cannot be read".to_string()).and_then(|bytes| {
+                        imagefile::inspect(&bytes, &image_limits)
+                            .map(|info| AcceptedImage { filename: item.filename.clone(), bytes, info })
+                            .map_err(|refusal| refusal.to_string())
                     });
                     (item, result)
                 })
@@ -208,10 +214,25 @@ async fn run_plan(state: &AppState, project_id: i64, user_id: i64, plan: ImportP
                 continue;
             };
             report.images_imported += 1;
+            let max = state.config.limits.max_annotations_per_image;
+            let mut kept = 0usize;
             for (n, a) in item.annotations.iter().enumerate() {
+                if kept == max {
+                    // One entry for the rest, not one per annotation.
+                    let rest = item.annotations.len() - n;
+                    report.annotations_skipped += rest;
+                    report.skipped.push(SkippedItem::annotation(
+                        format!("{} (annotations {} to {})", item.filename, n + 1, item.annotations.len()),
+                        format!("this server accepts at most {max} annotations per image (max_annotations_per_image)"),
+                    ));
+                    break;
+                }
                 let (ty, data) = a.geometry.to_pixels(image.width as u32, image.height as u32);
-                match validate(image, ty, &data, &a.class_label, None, af_core::AnnotationSource::Manual, Some(user_id)) {
-                    Ok(row) => rows.push(row),
+                match validate(&state.config.limits, image, ty, &data, &a.class_label, None, af_core::AnnotationSource::Manual, Some(user_id)) {
+                    Ok(row) => {
+                        kept += 1;
+                        rows.push(row);
+                    }
                     Err(e) => {
                         report.annotations_skipped += 1;
                         report.skipped.push(SkippedItem::annotation(format!("{} (annotation {})", item.filename, n + 1), e.to_string()));
@@ -229,12 +250,13 @@ async fn run_plan(state: &AppState, project_id: i64, user_id: i64, plan: ImportP
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// Only `coco` [default: coco].
+    #[param(pattern = "^coco$")]
     pub format: Option<String>,
 }
 
 /// The project's images and annotations as a COCO JSON document (a download).
 #[utoipa::path(get, path = "/api/v1/projects/{id}/export", tag = "import-export", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Project id"), ExportQuery),
+    params(("id" = i64, Path, description = "Project id"), crate::auth::QueryTokenParam, ExportQuery),
     responses((status = 200, description = "COCO JSON", content_type = "application/json"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn export_project(State(state): State<AppState>, user: AuthUser, AppPath(id): AppPath<i64>, AppQuery(q): AppQuery<ExportQuery>) -> AppResult<Response> {
     project_access(&state, &user, id, ProjectRole::Viewer).await?;

@@ -141,8 +141,10 @@ async fn get_model(State(state): State<AppState>, user: AuthUser, AppPath(id): A
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateModel {
-    /// A new, unique name.
+    /// A new, unique name: 1 to 200 characters, not blank (trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// Inactive models stay registered but are hidden from `?is_active=true` lists.
     pub is_active: Option<bool>,
@@ -200,12 +202,20 @@ async fn delete_model(State(state): State<AppState>, user: AuthUser, AppPath(id)
 
 /// The weights as a safetensors file (Ultralytics' parameter names; loads in Ultralytics).
 #[utoipa::path(get, path = "/api/v1/models/{id}/download", tag = "models", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Model id")),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    params(("id" = i64, Path, description = "Model id"), crate::auth::QueryTokenParam),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 async fn download_model(State(state): State<AppState>, user: AuthUser, AppPath(id): AppPath<i64>) -> AppResult<Response> {
     let m = registry::visible_model(&state, &user, id).await?;
     let path = state.storage.model_file(&m.model_path)?;
-    let file = tokio::fs::File::open(&path).await.map_err(|e| anyhow::anyhow!("opening {}: {e}", path.display()))?;
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::error!(model = id, path = %path.display(), "the model's weights file is missing");
+            return Err(AppError::Conflict(format!("the weights file of model {id} is missing on the server; ask an admin to restore it, or train the model again")));
+        }
+        Err(e) => return Err(anyhow::anyhow!("opening {}: {e}", path.display()).into()),
+    };
     let len = file.metadata().await.map_err(anyhow::Error::from)?.len();
     let safe: String = m.name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
@@ -225,19 +235,25 @@ async fn download_model(State(state): State<AppState>, user: AuthUser, AppPath(i
 #[serde(deny_unknown_fields)]
 pub struct PredictRequest {
     pub image_id: i64,
-    /// Minimum confidence [default: 0.25].
+    /// Minimum confidence, in [0, 1] [default: 0.25].
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub confidence: Option<f64>,
-    /// NMS IoU threshold [default: 0.7].
+    /// NMS IoU threshold, in (0, 1] [default: 0.7].
+    #[schema(exclusive_minimum = 0.0, maximum = 1.0)]
     pub iou: Option<f64>,
 }
 
 /// The multipart form: the image in part `file` (or `image`), optional `confidence`, `iou`.
-#[derive(ToSchema)]
+// Deserialize only for `deny_unknown_fields`: the document says no other parts are taken.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct PredictForm {
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
+    #[schema(minimum = 0.0, maximum = 1.0)]
     confidence: Option<f64>,
+    #[schema(exclusive_minimum = 0.0, maximum = 1.0)]
     iou: Option<f64>,
 }
 
@@ -263,8 +279,8 @@ pub fn predict_options(confidence: Option<f64>, iou: Option<f64>) -> AppResult<P
 #[utoipa::path(post, path = "/api/v1/models/{id}/predict", tag = "models", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Model id")),
     request_body(content((PredictRequest = "application/json"), (PredictForm = "multipart/form-data"))),
-    responses((status = 200, body = PredictResponse), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
-              (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PredictResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn predict(State(state): State<AppState>, user: AuthUser, AppPath(id): AppPath<i64>, req: Request) -> AppResult<AppJson<PredictResponse>> {
     let model = registry::visible_model(&state, &user, id).await?;
     let is_multipart = req
@@ -293,9 +309,12 @@ async fn predict(State(state): State<AppState>, user: AuthUser, AppPath(id): App
         }
         let bytes = bytes.ok_or_else(|| AppError::invalid("file", "upload the image in a part named `file`"))?;
         let opts = predict_options(conf, iou)?;
+        let limits = crate::imagefile::limits(&state.config);
         let pixels = tokio::task::spawn_blocking(move || {
-            crate::imagefile::inspect(&bytes).map_err(|reason| AppError::invalid("file", reason))?;
-            af_engine::predict::decode_image(&bytes, "upload").map_err(|e| AppError::invalid("file", e.to_string()))
+            crate::imagefile::decode_rgb(&bytes, &limits).map_err(|refusal| match refusal {
+                af_engine::predict::DecodeError::TooLarge(e) => crate::imagefile::too_large("file", &e),
+                other => AppError::invalid("file", other.to_string()),
+            })
         })
         .await
         .map_err(anyhow::Error::from)??;
@@ -307,12 +326,12 @@ async fn predict(State(state): State<AppState>, user: AuthUser, AppPath(id): App
             AppError::NotFound(_) => AppError::invalid("image_id", format!("image {} does not exist or you cannot read it", body.image_id)),
             other => other,
         })?;
-        let path = state.storage.image_file(&image.storage_key)?;
-        let pixels = tokio::task::spawn_blocking(move || af_engine::predict::read_image(&path)).await.map_err(anyhow::Error::from)?.map_err(anyhow::Error::from)?;
+        let pixels = crate::imagefile::read_stored_rgb(&state.storage, &image, crate::imagefile::limits(&state.config), "image_id").await?;
         (pixels, opts, Some(image.id))
     };
-    let source = registry::source(&state, &model)?;
-    let predictor = state.jobs.models.get(&source).await?;
+    let predictor = registry::load(&state, &model).await?;
     let prediction = state.jobs.models.predict(&predictor, pixels, opts).await?;
-    Ok(AppJson(PredictResponse::new(model.id, &model.name, image_id, &prediction)))
+    let mut response = PredictResponse::new(model.id, &model.name, image_id, &prediction);
+    crate::prediction_token::sign_all(&state, &mut response)?;
+    Ok(AppJson(response))
 }

@@ -31,9 +31,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct FromModel {
     pub model_id: i64,
-    /// Predictions below this confidence are not saved [default: 0.25].
+    /// Predictions below this confidence are not saved, in [0, 1] [default: 0.25].
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub confidence: Option<f64>,
-    /// NMS IoU threshold [default: 0.7].
+    /// NMS IoU threshold, in (0, 1] [default: 0.7].
+    #[schema(exclusive_minimum = 0.0, maximum = 1.0)]
     pub iou: Option<f64>,
 }
 
@@ -61,7 +63,7 @@ async fn labelling_model(state: &AppState, user: &AuthUser, model_id: i64) -> Ap
 #[utoipa::path(post, path = "/api/v1/images/{id}/annotations/from-model", tag = "annotations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Image id")), request_body = FromModel,
     responses((status = 201, body = FromModelResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 422, body = ErrorBody)))]
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn annotate_from_model(
     State(state): State<AppState>,
     user: AuthUser,
@@ -71,10 +73,9 @@ async fn annotate_from_model(
     let image = image_access(&state, &user, image_id, ProjectRole::Editor).await?;
     let opts = predict_options(body.confidence, body.iou)?;
     let model = labelling_model(&state, &user, body.model_id).await?;
-    let source = registry::source(&state, &model)?;
-    let predictor = state.jobs.models.get(&source).await?;
-    let path = state.storage.image_file(&image.storage_key)?;
-    let pixels = tokio::task::spawn_blocking(move || af_engine::predict::read_image(&path)).await.map_err(anyhow::Error::from)?.map_err(anyhow::Error::from)?;
+    // The image first: one over the size limit is refused before a model is loaded for it.
+    let pixels = crate::imagefile::read_stored_rgb(&state.storage, &image, crate::imagefile::limits(&state.config), "image").await?;
+    let predictor = registry::load(&state, &model).await?;
     let threshold = opts.conf;
     let prediction = state.jobs.models.predict(&predictor, pixels, opts).await?;
     let response = PredictResponse::new(model.id, &model.name, Some(image.id), &prediction);
@@ -90,7 +91,7 @@ async fn annotate_from_model(
             (vec![], label)
         }
         TaskType::Detect | TaskType::Segment => {
-            let new = response.new_annotations(&image, Some(user.id));
+            let new = response.new_annotations(&state.config.limits, &image, Some(user.id));
             let stored = af_db::prelabel::replace_model_annotations(&state.db, image.id, &new).await?;
             (stored.into_iter().map(Into::into).collect(), None)
         }
@@ -102,9 +103,11 @@ async fn annotate_from_model(
 #[serde(deny_unknown_fields)]
 pub struct StartPrelabel {
     pub model_id: i64,
-    /// Predictions below this confidence are not saved [default: 0.25].
+    /// Predictions below this confidence are not saved, in [0, 1] [default: 0.25].
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub confidence: Option<f64>,
-    /// NMS IoU threshold [default: 0.7].
+    /// NMS IoU threshold, in (0, 1] [default: 0.7].
+    #[schema(exclusive_minimum = 0.0, maximum = 1.0)]
     pub iou: Option<f64>,
     /// Skip images already labelled by hand [default: true].
     pub only_unlabeled: Option<bool>,
@@ -125,7 +128,8 @@ pub struct PrelabelRun {
     pub total_images: i64,
     /// Images looked at so far (predicted or skipped).
     pub images_processed: i64,
-    /// Images skipped because they were labelled by hand.
+    /// Images skipped because they were labelled by hand, or are over `max_image_pixels`
+    /// (stored before that limit).
     pub images_skipped: i64,
     /// Images that received at least one prediction (or a class).
     pub images_labeled: i64,

@@ -234,6 +234,11 @@ pub struct PredictedAnnotation {
     pub class_id: i64,
     /// `[x1, y1, x2, y2]`.
     pub bbox: [f64; 4],
+    /// For a project image predicted by id: send it to
+    /// `POST /api/v1/images/{id}/annotations/accept` to save this prediction (as
+    /// `custom_model`, which clients cannot set themselves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_token: Option<String>,
 }
 
 /// Time spent per stage, in milliseconds.
@@ -312,12 +317,18 @@ impl PredictResponse {
     /// The predicted shapes as annotations to store on `image_id` (source `custom_model`,
     /// with confidence), each validated and clipped against the image; shapes that do not
     /// survive (no area inside the image) are dropped.
-    pub fn new_annotations(&self, image: &af_db::images::Image, created_by: Option<i64>) -> Vec<af_db::annotations::NewAnnotation> {
+    pub fn new_annotations(
+        &self,
+        limits: &crate::config::Limits,
+        image: &af_db::images::Image,
+        created_by: Option<i64>,
+    ) -> Vec<af_db::annotations::NewAnnotation> {
         self.annotations
             .iter()
             .flatten()
             .filter_map(|a| {
                 crate::api::annotations::validate(
+                    limits,
                     image,
                     a.ty,
                     &a.data,
@@ -358,5 +369,6 @@ fn annotation_of(task: af_core::TaskType, d: &af_engine::predict::Detection) -> 
         class_label: d.class_label.clone(),
         class_id: d.class_id,
         bbox,
+        accept_token: None,
     })
 }

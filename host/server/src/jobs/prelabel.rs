@@ -16,7 +16,8 @@ use af_db::prelabel::{Progress, Run};
 use af_engine::predict::PredictOptions;
 
 use super::inference::PredictResponse;
-use super::registry;
+use super::{messages, registry};
+use crate::error::AppError;
 use crate::state::AppState;
 
 /// How often a run writes its counters (and heartbeat).
@@ -27,19 +28,33 @@ pub fn spawn(state: AppState, run: Run, model: af_db::models::Model) {
     tokio::spawn(async move {
         let id = run.id;
         let outcome = execute(&state, &run, &model).await;
-        let error = outcome.err().map(|e| format!("{e:#}"));
-        if let Some(e) = &error {
-            tracing::warn!(run = id, error = %e, "pre-label run failed");
-        }
+        let error = outcome.err().map(|e| {
+            tracing::warn!(run = id, error = %format!("{e:#}"), "pre-label run failed");
+            failure_message(&state, &e)
+        });
         if let Err(e) = af_db::prelabel::finish(&state.db, id, error.as_deref()).await {
             tracing::error!(run = id, error = %e, "recording the end of a pre-label run");
         }
     });
 }
 
+/// Why a run failed, for its `error_message`: what the user can act on (a model that cannot be
+/// loaded, an image that cannot be read), else that the server failed; never a server path or
+/// a library's message (those are in the log).
+fn failure_message(state: &AppState, e: &anyhow::Error) -> String {
+    if let Some(app) = e.downcast_ref::<AppError>() {
+        if !matches!(app, AppError::Internal(_)) {
+            return messages::redact(state, &app.to_string());
+        }
+    }
+    if let Some(af_engine::EngineError::Image { message, .. }) = e.downcast_ref::<af_engine::EngineError>() {
+        return messages::redact(state, &format!("an image of the project could not be read ({message}); remove it or upload it again"));
+    }
+    messages::internal("pre-labelling", &format!("{e:#}"))
+}
+
 async fn execute(state: &AppState, run: &Run, model: &af_db::models::Model) -> anyhow::Result<()> {
-    let source = registry::source(state, model)?;
-    let predictor = state.jobs.models.get(&source).await?;
+    let predictor = registry::load(state, model).await?;
     let images = af_db::images::list_all(&state.db, run.project_id).await?;
     let manual: std::collections::HashSet<i64> =
         af_db::prelabel::images_with_manual_annotations(&state.db, run.project_id).await?.into_iter().collect();
@@ -47,6 +62,7 @@ async fn execute(state: &AppState, run: &Run, model: &af_db::models::Model) -> a
     let opts = PredictOptions { conf: run.confidence, iou: run.iou, ..PredictOptions::default() };
     let mut pending = Progress::default();
     let mut last_flush = Instant::now();
+    let image_limits = crate::imagefile::limits(&state.config);
     for image in &images {
         let labelled_by_hand = match model.task_type {
             TaskType::Classify => image.class_label.is_some(),
@@ -54,9 +70,16 @@ async fn execute(state: &AppState, run: &Run, model: &af_db::models::Model) -> a
         };
         if run.only_unlabeled && labelled_by_hand {
             pending.skipped += 1;
+        } else if let Err(too_large) = crate::imagefile::check_stored(image, &image_limits) {
+            // Stored before the size policy, or the limit was lowered since: skipped like a
+            // labelled image, so one old image does not fail the whole run.
+            tracing::warn!(run = run.id, image = image.id, "pre-label skips an image: {too_large}");
+            pending.skipped += 1;
         } else {
-            let path = state.storage.image_file(&image.storage_key)?;
-            let pixels = tokio::task::spawn_blocking(move || af_engine::predict::read_image(&path)).await??;
+            let pixels = crate::imagefile::read_stored_rgb(&state.storage, image, image_limits, "image").await.map_err(|e| match e {
+                crate::error::AppError::Internal(e) => e,
+                other => anyhow::anyhow!("{other}"),
+            })?;
             let prediction = state.jobs.models.predict(&predictor, pixels, opts.clone()).await?;
             let response = PredictResponse::new(model.id, &model.name, Some(image.id), &prediction);
             match model.task_type {
@@ -69,7 +92,7 @@ async fn execute(state: &AppState, run: &Run, model: &af_db::models::Model) -> a
                     }
                 }
                 TaskType::Detect | TaskType::Segment => {
-                    let new = response.new_annotations(image, run.created_by);
+                    let new = response.new_annotations(&state.config.limits, image, run.created_by);
                     let stored = af_db::prelabel::replace_model_annotations(&state.db, image.id, &new).await?;
                     pending.annotations += stored.len() as i64;
                     pending.labeled += i64::from(!stored.is_empty());

@@ -1,0 +1,123 @@
+//! The upload decode policy's cost: `imagefile::inspect` (header read, pixel-limit check, then
+//! a full decode under the derived memory limit) against the check it replaced (a full decode
+//! with fixed side and allocation limits), on 640×480 photo-like PNG and JPEG images.
+//!
+//! ```sh
+//! source scripts/env.sh
+//! cargo run -p annotateforge --example bench_decode            # dev profile: image crates at opt-level 3
+//! cargo run -p annotateforge --example bench_decode -- 200 7   # images per format, rounds
+//! ```
+//!
+//! Prints images/s per format for both (median over the rounds, alternating before/after so
+//! drift hits both alike), and the time to refuse a 20000×20000 PNG from its header.
+
+use std::io::Cursor;
+use std::time::{Duration, Instant};
+
+use af_core::ImageLimits;
+use annotateforge::imagefile;
+use image::{ImageFormat, ImageReader, Limits, RgbImage};
+
+/// The check before the policy: decode in full with the image crate's limits set directly.
+fn inspect_before(bytes: &[u8]) -> Result<(u32, u32), String> {
+    let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
+    reader.format().ok_or("not an image")?;
+    let mut reader = reader;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(20_000);
+    limits.max_image_height = Some(20_000);
+    limits.max_alloc = Some(1 << 30);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| e.to_string())?;
+    // The hash both versions compute.
+    use sha2::Digest;
+    std::hint::black_box(sha2::Sha256::digest(bytes));
+    Ok((img.width(), img.height()))
+}
+
+/// Smooth shading, a few shapes and sensor-like noise: compresses like a photograph.
+fn photo(w: u32, h: u32, seed: u32) -> RgbImage {
+    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    let mut noise = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        (state % 24) as i32 - 12
+    };
+    let (cx, cy) = ((seed * 37 % w) as i32, (seed * 91 % h) as i32);
+    RgbImage::from_fn(w, h, |x, y| {
+        let (xi, yi) = (x as i32, y as i32);
+        let inside = (xi - cx).pow(2) + (yi - cy).pow(2) < 90 * 90;
+        let base = [(x * 255 / w) as i32, (y * 255 / h) as i32, ((x + y + seed) % 256) as i32];
+        let mut px = [0u8; 3];
+        for (c, b) in base.into_iter().enumerate() {
+            let v = if inside { 255 - b } else { b } + noise();
+            px[c] = v.clamp(0, 255) as u8;
+        }
+        image::Rgb(px)
+    })
+}
+
+fn encode(img: &RgbImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: u32 = args.next().map(|a| a.parse().expect("images per format")).unwrap_or(200);
+    let rounds: usize = args.next().map(|a| a.parse().expect("rounds")).unwrap_or(7);
+    let limits = ImageLimits::default();
+    println!("{n} images per format, 640x480, {rounds} rounds (median); max_image_pixels = {}", limits.max_pixels);
+    println!("{:<6} {:>10} {:>14} {:>14} {:>10}", "format", "avg bytes", "before img/s", "after img/s", "after/before");
+    for format in [ImageFormat::Png, ImageFormat::Jpeg] {
+        let files: Vec<Vec<u8>> = (0..n).map(|i| encode(&photo(640, 480, i + 1), format)).collect();
+        let avg = files.iter().map(Vec::len).sum::<usize>() / files.len();
+        // Warm up both paths once.
+        for f in files.iter().take(5) {
+            inspect_before(f).unwrap();
+            imagefile::inspect(f, &limits).unwrap();
+        }
+        let (mut before, mut after) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let t = Instant::now();
+            for f in &files {
+                std::hint::black_box(inspect_before(f).unwrap());
+            }
+            before.push(t.elapsed());
+            let t = Instant::now();
+            for f in &files {
+                std::hint::black_box(imagefile::inspect(f, &limits).unwrap());
+            }
+            after.push(t.elapsed());
+        }
+        let rate = |d: Duration| n as f64 / d.as_secs_f64();
+        let (b, a) = (rate(median(before)), rate(median(after)));
+        println!("{:<6} {:>10} {:>14.1} {:>14.1} {:>10.3}", format!("{format:?}"), avg, b, a, a / b);
+    }
+
+    // The refusal: a 20000×20000 greyscale PNG, refused from its header.
+    let mut huge = Cursor::new(Vec::new());
+    {
+        use image::ImageEncoder;
+        let (w, h) = (20_000u32, 20_000u32);
+        let pixels = vec![0u8; (w * h) as usize];
+        image::codecs::png::PngEncoder::new_with_quality(&mut huge, image::codecs::png::CompressionType::Fast, image::codecs::png::FilterType::NoFilter)
+            .write_image(&pixels, w, h, image::ExtendedColorType::L8)
+            .unwrap();
+    }
+    let huge = huge.into_inner();
+    let t = Instant::now();
+    let refused = imagefile::inspect(&huge, &limits).unwrap_err();
+    let took = t.elapsed();
+    println!("20000x20000 greyscale PNG ({} KB): refused in {:.3} ms: {refused}", huge.len() / 1024, took.as_secs_f64() * 1e3);
+    let t = Instant::now();
+    let before = inspect_before(&huge);
+    println!("  the check before the policy: {:.0} ms ({})", t.elapsed().as_secs_f64() * 1e3, if before.is_ok() { "accepted" } else { "refused" });
+}
