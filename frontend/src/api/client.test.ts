@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { api, apiUrl, ApiError, errorFromResponse, fieldErrorsFrom, NETWORK_ERROR_MESSAGE, uploadForm } from './client';
+import { api, apiBlob, apiUrl, ApiError, errorFromResponse, fieldErrorsFrom, NETWORK_ERROR_MESSAGE, uploadForm } from './client';
 import { getToken, onSessionEnd, setToken } from './session';
 
 /** The ApiError a call fails with (and a test failure if it succeeds). */
@@ -87,6 +87,19 @@ describe('api()', () => {
     expect(err).toBeInstanceOf(ApiError);
     expect(err.code).toBe('network');
     expect(err.message).toBe(NETWORK_ERROR_MESSAGE);
+  });
+
+  it('sends the token only as a header, never in the URL (the host refuses ?token= on REST routes)', async () => {
+    setToken('tok-url');
+    fetchMock.mockImplementation(async () => new Response('{}', { status: 200, headers: { 'Content-Type': 'application/json' } }));
+    await api('/projects/3/images', { query: { page: 2 } });
+    await api('/images/4', { method: 'DELETE' });
+    await apiBlob('/projects/3/export', { query: { format: 'coco' } });
+    await apiBlob('/models/5/download');
+    for (const [url, init] of fetchMock.mock.calls) {
+      expect(String(url)).not.toContain('token');
+      expect((init?.headers as Record<string, string>).Authorization).toBe('Bearer tok-url');
+    }
   });
 
   it('falls back to a message by status for non-JSON errors', () => {

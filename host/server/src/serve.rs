@@ -2,13 +2,11 @@
 //! job worker and event listener (`jobs::Background`) → HTTP, with graceful shutdown on
 //! Ctrl-C / SIGTERM.
 
-use std::future::{Future, IntoFuture};
-use std::sync::Arc;
+use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 
 use crate::config::{Config, ServeArgs};
 use crate::state::AppState;
@@ -44,26 +42,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 /// Serves the app on `listener` until `shutdown` resolves, then lets open requests finish for
-/// at most [`SHUTDOWN_GRACE`].
+/// at most [`SHUTDOWN_GRACE`]. Connections are handled by [`crate::http::serve`] (header-read,
+/// idle and request timeouts, a connection cap: `config.http`).
 pub async fn serve_on(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let db = state.db.clone();
+    let settings = state.config.http.clone();
     let app = crate::app(state);
-    let started = Arc::new(Notify::new());
-    let signal = started.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down");
-        signal.notify_one();
-    });
-    let mut server = std::pin::pin!(server.into_future());
-    tokio::select! {
-        result = &mut server => result?,
-        _ = started.notified() => {
-            if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
-                tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
-            }
-        }
-    }
+    crate::http::serve(
+        listener,
+        app,
+        settings,
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+        },
+        SHUTDOWN_GRACE,
+    )
+    .await;
     db.close().await;
     Ok(())
 }

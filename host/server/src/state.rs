@@ -8,6 +8,7 @@ use crate::auth::JwtKeys;
 use crate::config::Config;
 use crate::jobs::{JobsRuntime, ModelCache};
 use crate::plugins::PluginRegistry;
+use crate::ratelimit::LoginLimiter;
 use crate::storage::Storage;
 
 #[derive(Clone)]
@@ -20,6 +21,8 @@ pub struct AppState {
     pub jobs: Arc<JobsRuntime>,
     /// Installed plugins, their defaults and the plugin runtime (`crate::plugins`).
     pub plugins: Arc<PluginRegistry>,
+    /// Failed-login counts per account and address (`crate::ratelimit`).
+    pub login_limiter: Arc<LoginLimiter>,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
         let plugins = Arc::new(PluginRegistry::new(Some(storage.plugin_cache_dir()), config.jobs.plugin_limits)?);
         let device = af_engine::parse_device(&config.device.to_string())?;
         let jobs = Arc::new(JobsRuntime::new(ModelCache::new(config.jobs.model_cache_size, device)));
-        Ok(AppState { db, config: Arc::new(config), storage, jwt, jobs, plugins })
+        let login_limiter = Arc::new(LoginLimiter::new(&config.limits));
+        Ok(AppState { db, config: Arc::new(config), storage, jwt, jobs, plugins, login_limiter })
     }
 }

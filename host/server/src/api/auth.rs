@@ -11,6 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::{dummy_hash, hash_password, verify_password, AuthUser, MaybeUser};
 use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
+use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -20,8 +21,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
+    /// An address like `name@example.com` (surrounding spaces are trimmed; case is ignored).
+    #[schema(max_length = 254, pattern = r"^\s*[^@\s]+@\S+\s*$", example = "name@example.com")]
     pub email: String,
-    /// At least 8 characters.
+    /// 8 to 1024 characters.
+    #[schema(min_length = 8, max_length = 1024, example = "a long password")]
     pub password: String,
 }
 
@@ -51,7 +55,8 @@ pub struct TokenResponse {
 
 fn check_credentials(c: &Credentials) -> Result<(), AppError> {
     let email = c.email.trim();
-    let valid_email = email.len() <= 254
+    // Lengths in characters, as the OpenAPI document's `maxLength` counts them.
+    let valid_email = email.chars().count() <= 254
         && email.split_once('@').is_some_and(|(user, host)| !user.is_empty() && !host.is_empty())
         && !email.contains(char::is_whitespace);
     if !valid_email {
@@ -60,8 +65,8 @@ fn check_credentials(c: &Credentials) -> Result<(), AppError> {
     if c.password.chars().count() < 8 {
         return Err(AppError::invalid("password", "must be at least 8 characters long"));
     }
-    if c.password.len() > 1024 {
-        return Err(AppError::invalid("password", "must be at most 1024 bytes long"));
+    if c.password.chars().count() > 1024 {
+        return Err(AppError::invalid("password", "must be at most 1024 characters long"));
     }
     Ok(())
 }
@@ -70,7 +75,9 @@ fn check_credentials(c: &Credentials) -> Result<(), AppError> {
 /// closed registration (`--closed-registration`), later accounts are created by an admin
 /// (this request with the admin's token).
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = Credentials,
-    responses((status = 201, body = UserResponse), (status = 403, body = crate::error::ErrorBody),
+    responses((status = 201, body = UserResponse),
+              (status = 401, description = "An `Authorization` header with no valid token (send none to sign yourself up)", body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn register(State(state): State<AppState>, MaybeUser(caller): MaybeUser, AppJson(body): AppJson<Credentials>) -> AppResult<(StatusCode, AppJson<UserResponse>)> {
     check_credentials(&body)?;
@@ -92,10 +99,16 @@ async fn register(State(state): State<AppState>, MaybeUser(caller): MaybeUser, A
     Ok((StatusCode::CREATED, AppJson(user.into())))
 }
 
-/// Exchanges email and password for a bearer token.
+/// Exchanges email and password for a bearer token. Failed attempts are limited per account
+/// and per client address within a window (`login_attempts_per_account`,
+/// `login_attempts_per_address`, `login_window_seconds`): beyond them, 429 with `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = Credentials,
-    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody)))]
-async fn login(State(state): State<AppState>, AppJson(body): AppJson<Credentials>) -> AppResult<AppJson<TokenResponse>> {
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody),
+              (status = 429, description = "Too many failed sign-ins; `Retry-After` says how many seconds to wait", body = crate::error::ErrorBody,
+               headers(("Retry-After" = u64, description = "Seconds until another attempt is allowed")))))]
+async fn login(State(state): State<AppState>, ClientAddr(address): ClientAddr, AppJson(body): AppJson<Credentials>) -> AppResult<AppJson<TokenResponse>> {
+    // Before the database and argon2: a refused attempt costs nothing.
+    let attempt = state.login_limiter.attempt(&body.email, address)?;
     let found = match af_db::users::credentials(&state.db, body.email.trim()).await {
         Ok(found) => Some(found),
         Err(af_db::DbError::NotFound) => None,
@@ -108,6 +121,7 @@ async fn login(State(state): State<AppState>, AppJson(body): AppJson<Credentials
         Some((user, _)) if ok => user,
         _ => return Err(AppError::Unauthorized("invalid email or password".into())),
     };
+    attempt.succeeded();
     let access_token = state.jwt.issue(user.id)?;
     Ok(AppJson(TokenResponse { access_token, token_type: "bearer", expires_in: state.jwt.ttl_secs() }))
 }

@@ -99,6 +99,10 @@ pub fn app(state: AppState) -> Router {
         None => router.fallback(no_frontend),
     };
     router
+        // Innermost first: `?token=` only where headers cannot be sent (a 401 elsewhere),
+        // then the whole-request timeout (408), then tracing around everything.
+        .layer(axum::middleware::from_fn_with_state(crate::auth::QueryTokenRoutes::from_openapi(&doc), crate::auth::query_token_policy))
+        .layer(axum::middleware::from_fn_with_state(state.config.http.request_timeout, crate::http::request_deadline))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str);

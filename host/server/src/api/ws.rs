@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -29,7 +29,8 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::training::JobResponse;
-use crate::extract::AppPath;
+use crate::auth::BearerToken;
+use crate::extract::{AppPath, AppQuery};
 use crate::jobs::events::{HubMessage, JobEvent};
 use crate::state::AppState;
 
@@ -46,11 +47,10 @@ const PAGE: i64 = 500;
 /// notifications lost while a cross-process listener reconnected).
 const IDLE_CHECK: Duration = Duration::from_secs(15);
 
+/// The query besides `?token=` (which `auth::query_token_policy` has moved out).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SocketQuery {
-    /// The access token.
-    pub token: Option<String>,
     /// Replay only events after this sequence number [default: 0, everything].
     pub since: Option<i64>,
 }
@@ -60,28 +60,29 @@ pub struct SocketQuery {
 /// `training_complete`, `training_failed`, `log`), each with its `seq`. See `JobEvent` for
 /// the message shapes. A bad or missing token closes the socket with 1008.
 #[utoipa::path(get, path = "/api/v1/training/ws/{id}", tag = "training", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Job id"), SocketQuery),
+    params(("id" = i64, Path, description = "Job id"), crate::auth::QueryTokenParam, SocketQuery),
     responses((status = 101, description = "Switching to the WebSocket protocol; messages are `JobEvent`s", body = crate::jobs::events::JobEvent),
               (status = 401, description = "Not a WebSocket request and no valid token", body = crate::error::ErrorBody)))]
 async fn job_socket(
     State(state): State<AppState>,
     AppPath(job_id): AppPath<i64>,
-    Query(q): Query<SocketQuery>,
+    AppQuery(q): AppQuery<SocketQuery>,
+    BearerToken(token): BearerToken,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let ws = match ws {
         Ok(ws) => ws,
         // Not an upgrade: answer like any other endpoint (401 without a valid token).
         Err(rejection) => {
-            return match authenticate(&state, q.token.as_deref()).await {
+            return match authenticate(&state, token.as_deref()).await {
                 Err(reason) => crate::error::AppError::Unauthorized(reason).into_response(),
-                Ok(_) => rejection.into_response(),
+                Ok(_) => crate::error::AppError::BadRequest(format!("expected a WebSocket handshake: {}", rejection.body_text())).into_response(),
             };
         }
     };
     ws.on_upgrade(move |socket| async move {
         let mut socket = socket;
-        if let Err(e) = session(&state, job_id, q, &mut socket).await {
+        if let Err(e) = session(&state, job_id, token, q, &mut socket).await {
             tracing::debug!(job_id, error = %e, "job socket ended");
         }
     })
@@ -92,14 +93,16 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &str) -> Result<(), ax
     socket.send(Message::Close(Some(frame))).await
 }
 
-/// The user id behind the token, or why not.
+/// The user id behind the token (and whether they are an admin), or why not.
 async fn authenticate(state: &AppState, token: Option<&str>) -> Result<(i64, bool), String> {
     let token = token.filter(|t| !t.is_empty()).ok_or("missing access token (add ?token=)")?;
-    let id = state.jwt.verify(token).map_err(|e| e.to_string())?;
-    match af_db::users::get(&state.db, id).await {
-        Ok(u) => Ok((u.id, u.role == af_core::UserRole::Admin)),
-        Err(af_db::DbError::NotFound) => Err("the token's user no longer exists".into()),
-        Err(e) => Err(format!("cannot check the token now: {e}")),
+    match crate::auth::AuthUser::from_token(state, token).await {
+        Ok(user) => Ok((user.id, user.is_admin())),
+        Err(crate::error::AppError::Internal(e)) => {
+            tracing::warn!(error = ?e, "checking a WebSocket token failed");
+            Err("the token cannot be checked now; try again".into())
+        }
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -121,8 +124,8 @@ async fn catch_up(state: &AppState, socket: &mut WebSocket, job_id: i64, last: &
     }
 }
 
-async fn session(state: &AppState, job_id: i64, q: SocketQuery, socket: &mut WebSocket) -> anyhow::Result<()> {
-    let (user_id, admin) = match authenticate(state, q.token.as_deref()).await {
+async fn session(state: &AppState, job_id: i64, token: Option<String>, q: SocketQuery, socket: &mut WebSocket) -> anyhow::Result<()> {
+    let (user_id, admin) = match authenticate(state, token.as_deref()).await {
         Ok(u) => u,
         Err(reason) => {
             close(socket, POLICY_VIOLATION, &reason).await?;
