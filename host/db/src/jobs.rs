@@ -255,6 +255,14 @@ pub async fn list_visible(db: &Db, user_id: i64, all: bool, status: Option<JobSt
     Ok(on_pool!(db, pool => sqlx::query_as::<_, Job>(&sql).bind(user_id).bind(all).bind(status).fetch_all(pool).await)?)
 }
 
+/// The ids of the jobs `user_id` created that are queued or running, oldest first (the
+/// per-user job limit).
+pub async fn active_for_user(db: &Db, user_id: i64) -> DbResult<Vec<i64>> {
+    const SQL: &str =
+        "select id from training_jobs where created_by = $1 and status in ('pending', 'preparing', 'training') order by id";
+    Ok(on_pool!(db, pool => sqlx::query_scalar::<_, i64>(SQL).bind(user_id).fetch_all(pool).await)?)
+}
+
 /// Jobs in the given statuses, oldest first (workers and recovery).
 pub async fn list_in(db: &Db, statuses: &[JobStatus]) -> DbResult<Vec<Job>> {
     let sql = format!("select {JOB_COLUMNS} from training_jobs where status in ($1, $2, $3, $4, $5, $6) order by id");

@@ -6,8 +6,11 @@
 //! and one new database per test. A watchdog process stops the cluster and removes its files
 //! once the test binary exits, however it exits.
 //!
-//! Set `AF_TEST_POSTGRES=skip` to run the PostgreSQL variants as no-ops (they print why);
-//! by default a missing PostgreSQL installation fails the tests with instructions.
+//! There is no switch to skip the PostgreSQL variants: a missing PostgreSQL installation fails
+//! them with instructions, so a run that passes has run every test on both backends. (To run
+//! only the SQLite variants by hand, filter by name: `cargo test sqlite::`.) The old
+//! `AF_TEST_POSTGRES=skip` is refused loudly rather than ignored, so a CI configuration that
+//! still sets it fails instead of silently testing less.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -25,14 +28,21 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
 }
 
-/// Whether PostgreSQL tests were switched off with `AF_TEST_POSTGRES=skip`.
-pub fn postgres_skipped() -> bool {
-    std::env::var("AF_TEST_POSTGRES").map(|v| v == "skip").unwrap_or(false)
+/// Panics if the environment asks to skip PostgreSQL tests (`AF_TEST_POSTGRES=skip`, which
+/// once made them pass without running): every PostgreSQL test runs, or fails.
+pub fn refuse_skip_switch() {
+    if let Some(v) = std::env::var("AF_TEST_POSTGRES").ok().filter(|v| !v.is_empty()) {
+        panic!(
+            "AF_TEST_POSTGRES={v} is no longer supported: PostgreSQL tests always run (and fail without PostgreSQL). \
+             Unset it; to run only the SQLite variants by hand, filter by name: `cargo test sqlite::`"
+        );
+    }
 }
 
 impl TestDb {
     /// A fresh, migrated database on `backend`.
     pub async fn new(backend: Backend) -> TestDb {
+        refuse_skip_switch();
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -84,7 +94,7 @@ fn pg_bin_dir() -> Result<PathBuf, String> {
     found.sort();
     found.pop().ok_or_else(|| {
         "PostgreSQL tests need Debian's `postgresql` package (initdb, pg_ctl under /usr/lib/postgresql/*/bin): \
-         run scripts/setup.sh, set AF_PG_BIN, or set AF_TEST_POSTGRES=skip"
+         run scripts/setup.sh or set AF_PG_BIN (to run only the SQLite variants by hand: `cargo test sqlite::`)"
             .to_string()
     })
 }
@@ -192,10 +202,6 @@ macro_rules! backend_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if $crate::testing::postgres_skipped() {
-                        eprintln!("AF_TEST_POSTGRES=skip: not running {} on PostgreSQL", stringify!($name));
-                        return;
-                    }
                     super::$name($crate::Backend::Postgres).await
                 }
             )*

@@ -388,6 +388,139 @@ async fn the_openapi_document_lists_the_new_routes(backend: Backend) {
     assert!(doc["components"]["schemas"].get("JobEvent").is_some());
 }
 
+/// The job from the issue that peaked at 6.1 GB (yolov8x, batch 1024, imgsz 4096, epochs
+/// 10000) is refused by this server's limits, each over-limit value named with its setting;
+/// the memory estimate is in the message. Lowered limits apply, and the limits are checked
+/// after everything else (a valid-but-too-big job is a 422 of the limit, nothing is queued).
+async fn jobs_over_the_server_limits_are_refused_naming_the_limit(backend: Backend) {
+    let app = TestApp::with_config(backend, |c| c.limits.max_epochs = 50).await;
+    let ann = app.user("ann@example.com").await;
+    let ann_id = me(&app, &ann).await;
+    let p = demo_project(&app.state, ann_id, "shapes", 1, 6, 64).await;
+    let big = with(
+        detect_config(p),
+        &["hyperparameters"],
+        json!({"model": "yolov8x.pt", "batch": 1024, "imgsz": 4096, "epochs": 10000}),
+    );
+    let e = app.post("/api/v1/training/jobs", &ann, big).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = e["error"]["details"]["errors"].as_array().unwrap();
+    let fields: Vec<&str> = errors.iter().map(|x| x["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["hyperparameters.epochs", "hyperparameters.imgsz", "hyperparameters.batch"], "{e}");
+    assert_eq!(e["error"]["details"]["limit"], "max_epochs");
+    assert!(errors[0]["message"].as_str().unwrap().contains("at most 50 on this server (max_epochs)"), "{e}");
+    assert!(errors[1]["message"].as_str().unwrap().contains("at most 1536 on this server (max_imgsz)"), "{e}");
+    let memory = errors[2]["message"].as_str().unwrap();
+    assert!(memory.starts_with("estimated peak memory "), "{memory}");
+    assert!(memory.contains("exceeds this server's training budget of 8 GB (max_train_memory_mb); lower batch or imgsz or pick a smaller model"), "{memory}");
+
+    // One limit at a time: the field, the setting, and for memory the estimate in MiB.
+    let cases = [
+        (json!({"epochs": 51}), "hyperparameters.epochs", "max_epochs"),
+        (json!({"imgsz": 1568}), "hyperparameters.imgsz", "max_imgsz"),
+        (json!({"model": "yolov8x.pt", "batch": 64, "imgsz": 640}), "hyperparameters.batch", "max_train_memory_mb"),
+        (json!({"model": "yolov8n.pt", "batch": 256, "imgsz": 1536}), "hyperparameters.batch", "max_train_memory_mb"),
+    ];
+    for (hp, field, limit) in cases {
+        let mut config = detect_config(p);
+        for (k, v) in hp.as_object().unwrap() {
+            config["hyperparameters"][k] = v.clone();
+        }
+        let e = app.post("/api/v1/training/jobs", &ann, config).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let d = &e["error"]["details"];
+        assert_eq!((d["field"].as_str(), d["limit"].as_str()), (Some(field), Some(limit)), "{hp}: {e}");
+        if limit == "max_train_memory_mb" {
+            assert!(d["estimated_mb"].as_u64().unwrap() > 8192 && d["budget_mb"] == 8192, "{e}");
+            assert!(e["error"]["message"].as_str().unwrap().contains("estimated peak memory"), "{e}");
+        }
+    }
+    assert_eq!(app.get("/api/v1/training/jobs", &ann).await.expect(StatusCode::OK), json!([]), "nothing was queued");
+    // At the limits, and the wizard's defaults (batch 16, imgsz 640, yolov8n), a job is queued.
+    let at_limit = with(detect_config(p), &["hyperparameters"], json!({"epochs": 50, "imgsz": 1536, "batch": 2}));
+    app.post("/api/v1/training/jobs", &ann, at_limit).await.expect(StatusCode::CREATED);
+    let defaults = with(detect_config(p), &["hyperparameters"], json!({"epochs": 50}));
+    app.post("/api/v1/training/jobs", &ann, defaults).await.expect(StatusCode::CREATED);
+}
+
+/// A user may have `max_jobs_per_user` jobs queued or running; one more is a 409 naming the
+/// limit, also when the requests come all at once. Other users are not affected, and a
+/// cancelled (or finished) job frees its place.
+async fn one_user_may_have_max_jobs_per_user_jobs_at_once(backend: Backend) {
+    let app = TestApp::with_config(backend, |c| c.limits.max_jobs_per_user = 3).await;
+    let (_admin, ann, bob) = app.users().await;
+    let p = demo_project(&app.state, me(&app, &ann).await, "shapes", 2, 6, 64).await;
+    let q = demo_project(&app.state, me(&app, &bob).await, "bob's shapes", 3, 6, 64).await;
+    // Eight at once: exactly three are queued.
+    let tries = (0..8).map(|_| app.post("/api/v1/training/jobs", &ann, detect_config(p)));
+    let replies = futures::future::join_all(tries).await;
+    let created: Vec<i64> = replies.iter().filter(|r| r.status == StatusCode::CREATED).map(|r| r.json()["id"].as_i64().unwrap()).collect();
+    assert_eq!(created.len(), 3, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    let refused = replies.iter().find(|r| r.status != StatusCode::CREATED).unwrap().expect(StatusCode::CONFLICT);
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("max_jobs_per_user") && message.contains("3 training jobs per user"), "{message}");
+    assert!(message.contains(&created[0].to_string()), "names the jobs: {message}");
+    assert_eq!(app.get("/api/v1/training/jobs", &ann).await.expect(StatusCode::OK).as_array().unwrap().len(), 3);
+    // Bob has his own allowance.
+    app.post("/api/v1/training/jobs", &bob, detect_config(q)).await.expect(StatusCode::CREATED);
+    // Cancelling one of ann's frees a place, for one more job.
+    app.delete(&format!("/api/v1/training/jobs/{}", created[1]), &ann).await.expect(StatusCode::OK);
+    app.post("/api/v1/training/jobs", &ann, detect_config(p)).await.expect(StatusCode::CREATED);
+    app.post("/api/v1/training/jobs", &ann, detect_config(p)).await.expect(StatusCode::CONFLICT);
+}
+
+/// A model whose weights file is missing or damaged is a 409 that says so — predict,
+/// from-model and download — and a pre-label run with it fails with that reason; none of
+/// them names a server path or the engine's message.
+async fn a_broken_model_file_is_a_clear_conflict_without_server_paths(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let ann = app.user("ann@example.com").await;
+    let ann_id = me(&app, &ann).await;
+    let p = demo_project(&app.state, ann_id, "shapes", 4, 3, 64).await;
+    let names = ["circle", "square", "triangle"];
+    let images = app.get(&format!("/api/v1/projects/{p}/images"), &ann).await.expect(StatusCode::OK);
+    let image = images["items"][0]["id"].as_i64().unwrap();
+    let data_dir = app.state.config.data_dir.display().to_string();
+    let no_path = |text: &str| {
+        assert!(!text.contains(&data_dir) && !text.contains("/models/") && !text.contains(".safetensors"), "names a server path: {text}");
+        assert!(!text.contains("os error") && !text.contains("libtorch") && !text.contains("safetensor"), "a library's message: {text}");
+    };
+    for broken in ["missing", "damaged"] {
+        let model = untrained_model(&app.state, ann_id, p, TaskType::Detect, &names, 64).await;
+        let key = af_db::models::get(&app.state.db, model).await.unwrap().model_path;
+        let file = app.state.storage.model_file(&key).unwrap();
+        if broken == "missing" {
+            std::fs::remove_file(&file).unwrap();
+        } else {
+            std::fs::write(&file, b"not a safetensors file").unwrap();
+        }
+        let why = if broken == "missing" { "its weights file is missing" } else { "its weights file cannot be loaded" };
+        let e = app.post(&format!("/api/v1/models/{model}/predict"), &ann, json!({"image_id": image})).await.expect(StatusCode::CONFLICT);
+        let message = e["error"]["message"].as_str().unwrap();
+        assert!(message.contains(why) && message.contains(&format!("model {model}")), "{broken}: {message}");
+        no_path(message);
+        let e = app
+            .post(&format!("/api/v1/images/{image}/annotations/from-model"), &ann, json!({"model_id": model}))
+            .await
+            .expect(StatusCode::CONFLICT);
+        no_path(e["error"]["message"].as_str().unwrap());
+        if broken == "missing" {
+            let e = app.get(&format!("/api/v1/models/{model}/download"), &ann).await.expect(StatusCode::CONFLICT);
+            no_path(e["error"]["message"].as_str().unwrap());
+        }
+        let run = app.post(&format!("/api/v1/projects/{p}/prelabel"), &ann, json!({"model_id": model, "only_unlabeled": false})).await.expect(StatusCode::ACCEPTED);
+        let done = loop {
+            let r = app.get(&format!("/api/v1/prelabel/{}", run["id"]), &ann).await.expect(StatusCode::OK);
+            if r["status"] == "completed" || r["status"] == "failed" {
+                break r;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert_eq!(done["status"], "failed", "{done}");
+        let reason = done["error_message"].as_str().unwrap();
+        assert!(reason.contains(why), "{broken}: {reason}");
+        no_path(reason);
+    }
+}
+
 backend_tests!(
     invalid_configs_name_the_field,
     queued_jobs_are_listed_inspected_and_cancelled,
@@ -396,4 +529,7 @@ backend_tests!(
     registry_and_inference,
     a_base_model_in_use_cannot_be_deleted,
     the_openapi_document_lists_the_new_routes,
+    jobs_over_the_server_limits_are_refused_naming_the_limit,
+    one_user_may_have_max_jobs_per_user_jobs_at_once,
+    a_broken_model_file_is_a_clear_conflict_without_server_paths,
 );

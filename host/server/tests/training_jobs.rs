@@ -149,6 +149,12 @@ async fn full_job(app: &TestApp, addr: SocketAddr, token: &str, project: i64, ta
     assert_eq!(code, Some(CloseCode::Normal), "{task}: the stream ends with a normal close");
     let n = events.len() as i64;
     assert_eq!(seqs(&events), (1..=n).collect::<Vec<_>>(), "{task}: every event once, in order: {events:#?}");
+    // The activity log names weights files, not where the server keeps them (the test's
+    // weights directory is missing, so the engine says which file it looked for).
+    let data_dir = app.state.config.data_dir.display().to_string();
+    for e in &events {
+        assert!(!e.to_string().contains(&data_dir), "{task}: an event names a server path: {e}");
+    }
 
     let statuses: Vec<&str> = of_type(&events, "status_change").iter().map(|e| e["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, vec!["pending", "preparing", "training"], "{task}");
@@ -192,6 +198,7 @@ async fn full_job(app: &TestApp, addr: SocketAddr, token: &str, project: i64, ta
     assert_eq!(model["classes"], json!(["circle", "square", "triangle"]));
     assert_eq!(model["training_job_id"].as_i64(), Some(id));
     assert!(model["base_weights"].as_str().unwrap().contains("scratch"), "{model}");
+    assert!(!model["base_weights"].as_str().unwrap().contains(&data_dir), "{model}");
     let images = app.get(&format!("/api/v1/projects/{project}/images"), token).await.expect(StatusCode::OK);
     let image = images["items"][0]["id"].as_i64().unwrap();
     let p = app.post(&format!("/api/v1/models/{model_id}/predict"), token, json!({"image_id": image, "confidence": 0.0})).await.expect(StatusCode::OK);
@@ -325,9 +332,6 @@ async fn sqlite_a_job_per_task_type_trains_streams_and_predicts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_detect_job_trains_streams_and_predicts() {
-    if af_db::testing::postgres_skipped() {
-        return;
-    }
     let (app, _worker) = app_with_worker(Backend::Postgres).await;
     tokio::spawn(annotateforge::jobs::events::listen_postgres(app.state.db.clone(), app.state.jobs.hub.clone()));
     let token = app.user("ann@example.com").await;
@@ -509,9 +513,6 @@ impl Drop for Killed {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_killed_worker_s_job_finishes_on_another_and_no_job_runs_twice() {
-    if af_db::testing::postgres_skipped() {
-        return;
-    }
     let app = TestApp::with_config(Backend::Postgres, tune).await;
     tokio::spawn(annotateforge::jobs::events::listen_postgres(app.state.db.clone(), app.state.jobs.hub.clone()));
     let token = app.user("ann@example.com").await;
@@ -557,4 +558,74 @@ async fn postgres_a_killed_worker_s_job_finishes_on_another_and_no_job_runs_twic
     assert_eq!(worker_of(claims[0]), second_worker, "B took the short job while A's was held");
     let job = app.get(&format!("/api/v1/training/jobs/{short}"), &token).await.expect(StatusCode::OK);
     assert_eq!(job["attempts"], 1);
+}
+
+/// A job that fails says why in words the user can act on, without the server's paths: a
+/// base model whose weights file is damaged (the engine's error names the file it read) or
+/// missing. Nothing is queued to fail later for a limit: a job over this worker's limits
+/// (lowered after it was queued) fails at once, naming the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_failed_jobs_say_why_without_server_paths() {
+    let (app, _worker) = app_with_worker(Backend::Sqlite).await;
+    let token = app.user("ann@example.com").await;
+    let ann = me(&app, &token).await;
+    let project = demo_project(&app.state, ann, "shapes", 13, 8, 64).await;
+    let data_dir = app.state.config.data_dir.display().to_string();
+    let names = ["circle", "square", "triangle"];
+    let failure = |id: i64| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            loop {
+                let job = app.get(&format!("/api/v1/training/jobs/{id}"), &token).await.expect(StatusCode::OK);
+                if job["status"].as_str().is_some_and(|s| s != "pending" && s != "preparing" && s != "training") {
+                    assert_eq!(job["status"], "failed", "{job}");
+                    let events = app.get(&format!("/api/v1/training/jobs/{id}/events"), &token).await.expect(StatusCode::OK);
+                    let failed = events.as_array().unwrap().iter().find(|e| e["type"] == "training_failed").cloned().expect("a training_failed event");
+                    assert_eq!(failed["error"], job["error_message"]);
+                    return (job["error_message"].as_str().unwrap().to_string(), events.to_string());
+                }
+                assert!(Instant::now() < deadline, "job {id} did not fail in time: {job}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    for broken in ["damaged", "missing"] {
+        let base = common::demo::untrained_model(&app.state, ann, project, af_core::TaskType::Detect, &names, 64).await;
+        let key = af_db::models::get(&app.state.db, base).await.unwrap().model_path;
+        let file = app.state.storage.model_file(&key).unwrap();
+        if broken == "missing" {
+            std::fs::remove_file(&file).unwrap();
+        } else {
+            std::fs::write(&file, b"not a safetensors file").unwrap();
+        }
+        let mut cfg = config("detect", project, 1);
+        cfg["base_model"] = json!(base);
+        let job = app.post("/api/v1/training/jobs", &token, cfg).await.expect(StatusCode::CREATED);
+        let (reason, events) = failure(job["id"].as_i64().unwrap()).await;
+        let want = if broken == "missing" { "is missing on the server" } else { "the initial weights (yolov8n.safetensors) could not be used" };
+        assert!(reason.contains(want), "{broken}: {reason}");
+        assert!(!reason.contains(&data_dir) && !reason.contains("/runs/") && !reason.contains("/base/"), "{broken}: {reason}");
+        assert!(!events.contains(&data_dir), "{broken}: the job's events name a server path: {events}");
+    }
+    // A job queued past this server's limits (by a server with higher ones, or before an
+    // admin lowered them) is failed by the worker that picks it up, naming the limit.
+    let mut over = annotateforge::jobs::config::JobConfig::parse(&config("detect", project, 1), chrono::Utc::now()).unwrap();
+    over.hyperparameters.epochs = app.state.config.limits.max_epochs + 1;
+    let new = af_db::jobs::NewJob {
+        name: over.name.clone(),
+        description: String::new(),
+        task_type: over.task_type,
+        created_by: Some(ann),
+        config: serde_json::to_value(&over).unwrap(),
+        total_epochs: i64::from(over.epochs()),
+        project_ids: over.projects.clone(),
+        base_model_id: None,
+    };
+    let first = annotateforge::jobs::JobEvent::status(af_core::JobStatus::Pending, None, "queued".to_string()).to_new();
+    let (job, _) = af_db::jobs::create(&app.state.db, &new, &first).await.unwrap();
+    app.state.jobs.queued.notify_waiters();
+    let (reason, _) = failure(job.id).await;
+    assert!(reason.contains("hyperparameters.epochs") && reason.contains("(max_epochs)"), "{reason}");
 }

@@ -295,17 +295,66 @@ async fn check_with_data(state: &AppState, user: &AuthUser, raw: &Value, config:
     }
 }
 
+/// Serialises the per-user job count with the insert of the job.
+static QUEUEING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The server's limits on what one job may ask for (`Config.limits`): epochs, imgsz and the
+/// estimated peak memory. A 422 naming the field and, in `details.limit`, the setting.
+fn check_limits(state: &AppState, config: &JobConfig) -> AppResult<()> {
+    let over = crate::jobs::limits::check(&state.config.limits, config);
+    let Some(first) = over.first() else { return Ok(()) };
+    let errors: Vec<FieldError> = over.iter().map(|e| e.field_error()).collect();
+    let message = if over.len() == 1 {
+        first.field_error().to_string()
+    } else {
+        format!("{} (and {} more problems)", first.field_error(), over.len() - 1)
+    };
+    let mut details = serde_json::json!({ "field": first.field, "reason": first.message, "limit": first.limit, "errors": errors });
+    if let Some(mb) = first.estimated_mb {
+        details["estimated_mb"] = mb.into();
+        details["budget_mb"] = state.config.limits.max_train_memory_mb.into();
+    }
+    Err(AppError::Unprocessable { message, details })
+}
+
+/// At most `max_jobs_per_user` of one user's jobs queued or running at once. A 409: the
+/// request is fine but conflicts with the jobs the user has now, and no retry time can be
+/// promised (a job takes as long as it takes) — the user cancels one or waits for one.
+async fn check_jobs_per_user(state: &AppState, user: &AuthUser) -> AppResult<()> {
+    let max = state.config.limits.max_jobs_per_user;
+    let active = af_db::jobs::active_for_user(&state.db, user.id).await?;
+    if active.len() < max {
+        return Ok(());
+    }
+    let ids: Vec<String> = active.iter().map(|id| id.to_string()).collect();
+    let jobs = if max == 1 { "1 training job".to_string() } else { format!("{max} training jobs") };
+    Err(AppError::Conflict(format!(
+        "you already have {} queued or running (jobs {}); this server allows {jobs} per user at once (max_jobs_per_user): \
+         wait for one to finish or cancel one",
+        active.len(),
+        ids.join(", ")
+    )))
+}
+
 /// Creates a training job. The whole config is checked first; each problem is a 422 naming
-/// its field (`details.field`, and all of them in `details.errors`).
+/// its field (`details.field`, and all of them in `details.errors`); a config over one of the
+/// server's limits (epochs, imgsz, estimated memory) also names the setting (`details.limit`).
+/// A user who already has `max_jobs_per_user` jobs queued or running gets a 409.
 #[utoipa::path(post, path = "/api/v1/training/jobs", tag = "training", security(("bearer" = [])),
     request_body(content = JobConfig, description = "The job config (see `GET /api/v1/training/defaults`)"),
-    responses((status = 201, body = JobResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = JobResponse), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_job(State(state): State<AppState>, user: AuthUser, AppJson(raw): AppJson<Value>) -> AppResult<(StatusCode, AppJson<JobResponse>)> {
     let mut config = JobConfig::parse(&raw, Utc::now()).map_err(unprocessable)?;
     check_with_data(&state, &user, &raw, &mut config).await?;
+    check_limits(&state, &config)?;
     // Plugin choices (name, version, options) are checked now; which plugins the job runs with
     // is decided, and recorded, when a worker starts it (so a new default reaches it).
     state.plugins.resolve(&state.db, &config).await?;
+    // Counting the user's jobs and queueing this one happen under one lock, so a burst of
+    // parallel requests cannot slip past the limit (in this process; each further server on
+    // the same PostgreSQL database could let one more through at the same instant).
+    let queueing = QUEUEING.lock().await;
+    check_jobs_per_user(&state, &user).await?;
     let new = NewJob {
         name: config.name.clone(),
         description: config.description.clone(),
@@ -318,6 +367,7 @@ async fn create_job(State(state): State<AppState>, user: AuthUser, AppJson(raw):
     };
     let first = JobEvent::status(JobStatus::Pending, None, "queued".to_string());
     let (job, event) = af_db::jobs::create(&state.db, &new, &first.to_new()).await?;
+    drop(queueing);
     state.jobs.hub.publish(&event);
     state.jobs.queued.notify_waiters();
     tracing::info!(job = job.id, task = %job.task_type, "training job queued");

@@ -12,8 +12,10 @@
 //! ```
 //!
 //! Module map: `config` (job config parsing/validation), `defaults` (hyperparameter defaults
-//! and ranges for clients), `events` (event types, the hub, the PostgreSQL listener), `queue`
-//! (workers: claim, heartbeat, recovery, cancellation), `pipeline` (one job's stages),
+//! and ranges for clients), `limits` (what one user may make the server train: epochs, imgsz,
+//! the memory estimate), `messages` (what users read, without server paths), `events` (event
+//! types, the hub, the PostgreSQL listener), `queue` (workers: claim, heartbeat, recovery,
+//! cancellation), `pipeline` (one job's stages),
 //! `registry` (model files and rows), `inference` (the model cache), `prelabel` (background
 //! pre-labelling).
 
@@ -21,6 +23,8 @@ pub mod config;
 pub mod defaults;
 pub mod events;
 pub mod inference;
+pub mod limits;
+pub mod messages;
 pub mod pipeline;
 pub mod prelabel;
 pub mod queue;

@@ -31,7 +31,7 @@ use af_plugin_host::Kind;
 
 use super::config::{JobConfig, PluginSelection};
 use super::events::{JobEvent, MetricInfo};
-use super::{registry, StopFlag, StopReason};
+use super::{messages, registry, StopFlag, StopReason};
 use crate::plugins::ResolvedPlugins;
 use crate::state::AppState;
 
@@ -46,6 +46,12 @@ pub enum JobError {
 
 fn failed(message: impl Into<String>) -> JobError {
     JobError::Failed(message.into())
+}
+
+/// A failure of the server's own machinery (database, storage, a crashed thread) while doing
+/// `what`: logged with its cause; the job's reason says it was the server's fault.
+fn server_fault(what: &str, cause: impl std::fmt::Display) -> JobError {
+    failed(messages::internal(what, &cause))
 }
 
 /// The job being run and where it writes.
@@ -76,11 +82,16 @@ impl Ctx<'_> {
     }
 
     /// Stores and publishes an event; a job this worker lost stops the run.
+    /// Log messages lose the server's paths (the engine's warnings name files).
     async fn emit(&self, event: JobEvent) -> Result<(), JobError> {
+        let event = match event {
+            JobEvent::Log { level, message } => JobEvent::Log { level, message: messages::redact(self.state, &message) },
+            other => other,
+        };
         match self.state.jobs.append(&self.state.db, self.id(), self.worker, &event).await {
             Ok(Some(_)) => Ok(()),
             Ok(None) => Err(self.lost()),
-            Err(e) => Err(failed(format!("recording a job event failed: {e}"))),
+            Err(e) => Err(server_fault("recording a job event", e)),
         }
     }
 }
@@ -88,14 +99,19 @@ impl Ctx<'_> {
 /// Runs a claimed job. `Ok` means completed and registered.
 pub async fn run(state: &AppState, worker: &str, job: Job, flag: StopFlag) -> Result<(), JobError> {
     let config: JobConfig =
-        serde_json::from_value(job.config.0.clone()).map_err(|e| failed(format!("the job's stored config cannot be read: {e}")))?;
+        serde_json::from_value(job.config.0.clone()).map_err(|e| server_fault("reading the job's stored config", e))?;
+    // Checked again when a worker starts (or resumes) the job: this worker's limits may be
+    // lower than those of the server that queued it, or an admin lowered them since.
+    if let Some(over) = super::limits::check(&state.config.limits, &config).first() {
+        return Err(failed(format!("this job is over the limits of the worker that picked it up: {}", over.field_error())));
+    }
     let ctx = Ctx { state, worker, job, config, flag };
     let plugins = job_plugins(&ctx).await?;
 
     let run_dir = state.storage.job_run_dir(ctx.id());
     let paths = RunPaths::new(&run_dir);
     let checkpoint = (ctx.job.attempts > 1).then(|| CheckpointInfo::read(&paths.last_info()).ok()).flatten();
-    let stored = af_db::jobs::dataset(&state.db, ctx.id()).await.map_err(|e| failed(e.to_string()))?;
+    let stored = af_db::jobs::dataset(&state.db, ctx.id()).await.map_err(|e| server_fault("reading the job's dataset", e))?;
     let data = match (&checkpoint, stored) {
         (Some(info), Some(d)) if Path::new(&d.dataset_path).is_dir() => {
             ctx.emit(JobEvent::info(format!(
@@ -114,7 +130,12 @@ pub async fn run(state: &AppState, worker: &str, job: Job, flag: StopFlag) -> Re
     ctx.check()?;
     let to_training = JobUpdate { from: &[JobStatus::Preparing], worker_id: Some(worker), status: Some(JobStatus::Training), ..Default::default() };
     let event = JobEvent::status(JobStatus::Training, Some(JobStatus::Preparing), None);
-    state.jobs.update(&state.db, ctx.id(), &to_training, Some(&event)).await.map_err(|e| failed(e.to_string()))?.ok_or_else(|| ctx.lost())?;
+    state
+        .jobs
+        .update(&state.db, ctx.id(), &to_training, Some(&event))
+        .await
+        .map_err(|e| server_fault("recording the job's status", e))?
+        .ok_or_else(|| ctx.lost())?;
 
     let (outcome, base) = train(&ctx, &plugins, data, &paths, checkpoint).await?;
     register(&ctx, &plugins, outcome, base).await?;
@@ -129,17 +150,18 @@ pub async fn run(state: &AppState, worker: &str, job: Job, flag: StopFlag) -> Re
 async fn job_plugins(ctx: &Ctx<'_>) -> Result<ResolvedPlugins, JobError> {
     let state = ctx.state;
     let recorded: Vec<af_dataset::PluginUse> = match &ctx.job.plugins {
-        Some(v) => serde_json::from_value(v.0.clone()).map_err(|e| failed(format!("the job's recorded plugins cannot be read: {e}")))?,
+        Some(v) => serde_json::from_value(v.0.clone()).map_err(|e| server_fault("reading the job's recorded plugins", e))?,
         None => Vec::new(),
     };
     let config = if recorded.is_empty() { ctx.config.clone() } else { pinned(&ctx.config, &recorded) };
     let plugins = state.plugins.resolve(&state.db, &config).await.map_err(|e| match (e, recorded.is_empty()) {
+        (crate::error::AppError::Internal(e), _) => server_fault("choosing the job's plugins", e),
         (e, true) => failed(format!("choosing the job's plugins failed: {e}")),
         (e, false) => failed(format!("a plugin this job started with is no longer usable: {e}")),
     })?;
     let uses = plugins.uses_json();
     let record = JobUpdate { from: &[JobStatus::Preparing, JobStatus::Training], worker_id: Some(ctx.worker), plugins: Some(&uses), ..Default::default() };
-    state.jobs.update(&state.db, ctx.id(), &record, None).await.map_err(|e| failed(e.to_string()))?.ok_or_else(|| ctx.lost())?;
+    state.jobs.update(&state.db, ctx.id(), &record, None).await.map_err(|e| server_fault("recording the job's plugins", e))?.ok_or_else(|| ctx.lost())?;
     Ok(plugins)
 }
 
@@ -176,13 +198,13 @@ fn data_path(task: TaskType, root: &Path) -> PathBuf {
 /// Reads the records, prepares the dataset with the plugins and records it.
 async fn prepare(ctx: &Ctx<'_>, plugins: &ResolvedPlugins) -> Result<PathBuf, JobError> {
     let state = ctx.state;
-    let db_err = |e: af_db::DbError| failed(format!("reading the projects failed: {e}"));
+    let db_err = |e: af_db::DbError| server_fault("reading the projects' images and annotations", e);
     let mut images = Vec::new();
     let mut annotations = Vec::new();
     let mut unreadable = 0usize;
     for &project in &ctx.config.projects {
         for i in af_db::images::list_all(&state.db, project).await.map_err(db_err)? {
-            let path = state.storage.image_file(&i.storage_key).map_err(|e| failed(e.to_string()))?;
+            let path = state.storage.image_file(&i.storage_key).map_err(|e| server_fault(&format!("finding the file of image {}", i.id), e))?;
             images.push(ImageRecord {
                 id: i.id,
                 project_id: i.project_id,
@@ -227,10 +249,17 @@ async fn prepare(ctx: &Ctx<'_>, plugins: &ResolvedPlugins) -> Result<PathBuf, Jo
         })
     })
     .await
-    .map_err(|e| failed(format!("dataset preparation crashed: {e}")))?
+    .map_err(|e| server_fault("preparing the dataset", e))?
     .map_err(|e| {
         remove_dir(&out_dir);
-        failed(format!("preparing the dataset failed: {e}"))
+        match e {
+            // Reading an image or writing the dataset: the server's files, not the user's choices.
+            af_dataset::DatasetError::Io { .. } | af_dataset::DatasetError::OutputNotEmpty(_) => server_fault("writing the dataset", e),
+            e => {
+                tracing::warn!(error = %e, "preparing the dataset failed");
+                failed(format!("preparing the dataset failed: {}", messages::redact(state, &e.to_string())))
+            }
+        }
     })?;
 
     let report = serde_json::to_value(&summary.report).expect("reports serialise");
@@ -249,7 +278,7 @@ async fn prepare(ctx: &Ctx<'_>, plugins: &ResolvedPlugins) -> Result<PathBuf, Jo
         plugins: Some(af_db::Json(uses)),
         created_at: chrono::Utc::now(),
     };
-    af_db::jobs::save_dataset(&state.db, &row).await.map_err(|e| failed(e.to_string()))?;
+    af_db::jobs::save_dataset(&state.db, &row).await.map_err(|e| server_fault("recording the dataset", e))?;
     let skipped: usize = summary.report.skipped_annotations.values().sum::<usize>() + unreadable;
     let mut message = format!(
         "dataset ready: {} images ({} train, {} val{}), {} classes",
@@ -303,7 +332,7 @@ async fn format_metrics(plugins: &ResolvedPlugins, task: TaskType, raw: &BTreeMa
         Ok((values, info, out.fitness))
     })
     .await
-    .map_err(|e| failed(format!("the metrics formatter crashed: {e}")))?
+    .map_err(|e| server_fault("running the metrics formatter", e))?
     .map_err(|e: String| failed(format!("the metrics formatter plugin failed: {e}")))
 }
 
@@ -325,12 +354,20 @@ async fn stage_base_model(ctx: &Ctx<'_>, run_dir: &Path) -> Result<Option<(PathB
     let model = af_db::models::get(&ctx.state.db, base_id)
         .await
         .map_err(|_| failed(format!("the base model {base_id} no longer exists")))?;
-    let src = ctx.state.storage.model_file(&model.model_path).map_err(|e| failed(e.to_string()))?;
+    let staging = format!("preparing the base model {base_id}");
+    let src = ctx.state.storage.model_file(&model.model_path).map_err(|e| server_fault(&staging, e))?;
+    if !src.is_file() {
+        tracing::error!(model = base_id, path = %src.display(), "the base model's weights file is missing");
+        return Err(failed(format!(
+            "the weights file of the base model {base_id} ({}) is missing on the server; choose another base model, or ask an admin to restore it",
+            model.name
+        )));
+    }
     let dir = run_dir.join("base");
-    std::fs::create_dir_all(&dir).map_err(|e| failed(format!("creating {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| server_fault(&staging, format!("creating {}: {e}", dir.display())))?;
     let dest = dir.join(format!("{}.safetensors", model.model_type));
     if std::fs::hard_link(&src, &dest).is_err() {
-        std::fs::copy(&src, &dest).map_err(|e| failed(format!("copying the base model {base_id}: {e}")))?;
+        std::fs::copy(&src, &dest).map_err(|e| server_fault(&staging, format!("copying {} to {}: {e}", src.display(), dest.display())))?;
     }
     Ok(Some((dir, format!("model {base_id} ({})", model.name))))
 }
@@ -385,14 +422,17 @@ async fn train(
             error = Some(e);
         }
     }
-    let result = blocking.await.map_err(|e| failed(format!("the trainer crashed: {e}")))?;
+    let result = blocking.await.map_err(|e| server_fault("training (the trainer crashed)", e))?;
     if let Some(e) = error {
         return Err(e);
     }
     match result {
         Ok(outcome) => Ok((outcome, base)),
         Err(EngineError::Cancelled) => Err(JobError::Stopped(ctx.flag.reason().unwrap_or(StopReason::Cancelled))),
-        Err(e) => Err(failed(explain(&e, &ctx.config))),
+        Err(e) => {
+            tracing::warn!(job = ctx.id(), error = %e, "training failed");
+            Err(failed(messages::redact(ctx.state, &explain(&e, &ctx.config))))
+        }
     }
 }
 
@@ -430,11 +470,18 @@ async fn handle_event(
     let state = ctx.state;
     match event {
         TrainEvent::Started { device, model, base: from, optimizer, start_epoch, train_images, val_images, .. } => {
+            // The model's lineage and the job log name weights files, not where they are.
+            let from = messages::redact(state, &from);
             if base.is_empty() {
                 *base = from.clone();
             }
             let update = JobUpdate { from: &[JobStatus::Training], worker_id: Some(ctx.worker), device: Some(&device), ..Default::default() };
-            state.jobs.update(&state.db, ctx.id(), &update, None).await.map_err(|e| failed(e.to_string()))?.ok_or_else(|| ctx.lost())?;
+            state
+                .jobs
+                .update(&state.db, ctx.id(), &update, None)
+                .await
+                .map_err(|e| server_fault("recording the job's device", e))?
+                .ok_or_else(|| ctx.lost())?;
             let start = if start_epoch > 1 { format!(", resuming at epoch {start_epoch}") } else { String::new() };
             ctx.emit(JobEvent::info(format!(
                 "training {model} on {device} ({train_images} train / {val_images} val images{start}); initial weights: {from}; optimizer {optimizer}"
@@ -514,7 +561,7 @@ async fn epoch_end(
             Ok(true)
         }
         Ok(None) => Ok(false),
-        Err(e) => Err(failed(format!("recording epoch {epoch} failed: {e}"))),
+        Err(e) => Err(server_fault(&format!("recording epoch {epoch}"), e)),
     }
 }
 
@@ -549,9 +596,9 @@ async fn register(ctx: &Ctx<'_>, plugins: &ResolvedPlugins, outcome: TrainOutcom
     let (src, k) = (outcome.best.clone(), key.clone());
     let (size, sha) = tokio::task::spawn_blocking(move || storage.put_model(&src, &k))
         .await
-        .map_err(|e| failed(e.to_string()))?
-        .map_err(|e| failed(format!("storing the trained weights failed: {e:#}")))?;
-    let dataset = af_db::jobs::dataset(&state.db, ctx.id()).await.map_err(|e| failed(e.to_string()))?.map(|d| {
+        .map_err(|e| server_fault("storing the trained weights", e))?
+        .map_err(|e| server_fault("storing the trained weights", format!("{e:#}")))?;
+    let dataset = af_db::jobs::dataset(&state.db, ctx.id()).await.map_err(|e| server_fault("reading the job's dataset", e))?.map(|d| {
         serde_json::json!({
             "total_images": d.total_images,
             "train_images": d.train_images,
@@ -601,19 +648,20 @@ async fn register(ctx: &Ctx<'_>, plugins: &ResolvedPlugins, outcome: TrainOutcom
         }
         Err(e) => {
             let _ = state.storage.remove_model(&key);
-            Err(failed(format!("registering the model failed: {e}")))
+            Err(server_fault("registering the model", e))
         }
     }
 }
 
-/// An engine error in words a user can act on.
+/// An engine error in words a user can act on. Libtorch's own messages (C++ frames, source
+/// locations) and file-system errors stay in the log; the caller also strips server paths.
 fn explain(e: &EngineError, config: &JobConfig) -> String {
     let text = e.to_string();
     let lower = text.to_ascii_lowercase();
     let hp = &config.hyperparameters;
     if lower.contains("out of memory") || lower.contains("can't allocate memory") || lower.contains("cannot allocate memory") {
         return format!(
-            "training ran out of memory (batch {}, imgsz {}, model {}): lower `batch` or `imgsz`, or choose a smaller model ({text})",
+            "training ran out of memory (batch {}, imgsz {}, model {}): lower `batch` or `imgsz`, or choose a smaller model",
             hp.batch,
             config.imgsz(),
             hp.model_or_default(config.task_type)
@@ -621,8 +669,29 @@ fn explain(e: &EngineError, config: &JobConfig) -> String {
     }
     match e {
         EngineError::Device { .. } => format!("{text} — change the server's device setting (AF_DEVICE) or run the job on a machine with that device"),
-        EngineError::Dataset { .. } => format!("the prepared dataset could not be read: {text}"),
-        EngineError::Weights { .. } => format!("the initial weights could not be used: {text}"),
-        _ => format!("training failed: {text}"),
+        EngineError::Dataset { message, .. } => format!("the prepared dataset could not be read: {message}"),
+        EngineError::Weights { path, message } => {
+            let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| "the weights file".into());
+            format!("the initial weights ({file}) could not be used: {message}; choose another base model or train from scratch (a `.yaml` model)")
+        }
+        EngineError::Io { source, .. } => format!(
+            "training could not read or write its files on the server ({}); try again, or ask an admin to check the server's disk",
+            io_kind(source)
+        ),
+        EngineError::Torch(_) => "training failed inside libtorch (the server log has the details); try a smaller batch or imgsz, \
+             or ask an admin if it keeps failing"
+            .to_string(),
+        EngineError::Image { .. } | EngineError::InvalidInput(_) | EngineError::Cancelled => format!("training failed: {text}"),
+    }
+}
+
+/// An I/O error's kind in words (`no such file`, `permission denied`), without the OS's code.
+fn io_kind(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        NotFound => "a file was missing".into(),
+        PermissionDenied => "permission denied".into(),
+        StorageFull => "the disk is full".into(),
+        other => other.to_string(),
     }
 }

@@ -153,6 +153,8 @@ async fn run_claimed(state: &AppState, worker_id: &str, job: Job) {
         }
         Err(JobError::Failed(message)) => {
             tracing::warn!(job = job_id, error = %message, "training job failed");
+            // What the user reads (job, event, monitor) names no server path.
+            let message = super::messages::redact(state, &message);
             let update = JobUpdate {
                 from: &running,
                 worker_id: Some(worker_id),

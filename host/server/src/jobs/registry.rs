@@ -2,9 +2,11 @@
 //! into `<data>/models/` under a key of their own (the job's run directory can then go), a
 //! `trained_models` row describes them, and only users who may see the model use it.
 
+use std::sync::Arc;
+
 use af_db::models::Model;
 
-use super::inference::ModelSource;
+use super::inference::{LoadedModel, ModelSource};
 use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -16,6 +18,21 @@ pub fn source(state: &AppState, model: &Model) -> anyhow::Result<ModelSource> {
         path: state.storage.model_file(&model.model_path)?,
         names: model.classes.0.clone(),
         imgsz: model.image_size,
+    })
+}
+
+/// The model loaded for inference (from the cache when it is there). A weights file that is
+/// missing or cannot be loaded is a 409 that says so without the server's paths or the
+/// engine's message (both are logged).
+pub async fn load(state: &AppState, model: &Model) -> Result<Arc<LoadedModel>, AppError> {
+    let source = source(state, model)?;
+    state.jobs.models.get(&source).await.map_err(|e| {
+        tracing::error!(model = model.id, path = %source.path.display(), error = %format!("{e:#}"), "loading a model failed");
+        let why = if source.path.is_file() { "its weights file cannot be loaded (damaged, or not a model of this kind)" } else { "its weights file is missing" };
+        AppError::Conflict(format!(
+            "model {} ({}) cannot be used: {why} on the server; ask an admin to restore it, or train the model again",
+            model.id, model.name
+        ))
     })
 }
 
