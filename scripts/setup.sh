@@ -44,6 +44,17 @@ if ! "$TORCH_VENV/bin/python" -c 'import importlib.metadata as m; assert m.versi
   "$TORCH_VENV/bin/pip" install -q onnx==1.23.2 onnxruntime==1.32.0
 fi
 
+# schemathesis (tests/api/schemathesis.sh: property-based tests of the OpenAPI document
+# against the real server), in its own venv so its dependencies never meet torch's.
+SCHEMATHESIS_VENV="$AF_CACHE/schemathesis-venv"
+if ! "$SCHEMATHESIS_VENV/bin/python" -c 'import importlib.metadata as m; assert m.version("schemathesis") == "4.32.5"' >/dev/null 2>&1; then
+  log "installing schemathesis==4.32.5 into $SCHEMATHESIS_VENV"
+  mkdir -p "$AF_CACHE"
+  [ -x "$SCHEMATHESIS_VENV/bin/python" ] || python3 -m venv "$SCHEMATHESIS_VENV"
+  "$SCHEMATHESIS_VENV/bin/pip" install -q --upgrade pip
+  "$SCHEMATHESIS_VENV/bin/pip" install -q schemathesis==4.32.5
+fi
+
 if [ -f "$ROOT/frontend/package.json" ]; then
   if [ ! -d "$ROOT/frontend/node_modules" ] || [ "$ROOT/frontend/package-lock.json" -nt "$ROOT/frontend/node_modules/.package-lock.json" ]; then
     log "installing front-end packages"

@@ -60,7 +60,17 @@ def seed(token: str, name: str, seed_byte: int) -> dict:
     call("PATCH", f"/api/v1/images/{image}", token, {"class_label": "circle"})
     box = {"type": "box", "data": {"corners": [[4, 4], [40, 4], [40, 30], [4, 30]]}, "class_label": "circle"}
     annotation = call("POST", f"/api/v1/images/{image}/annotations", token, box)["id"]
-    return {"project": project, "image": image, "annotation": annotation}
+    # Queued only (the server runs with --no-worker): a real job for the job routes.
+    config = {
+        "name": f"{name} job",
+        "task_type": "detect",
+        "projects": [project],
+        "class_mapping": {"circle": 0},
+        "split": {"train_ratio": 0.5, "val_ratio": 0.5},
+        "hyperparameters": {"epochs": 1, "imgsz": 64, "batch": 2},
+    }
+    job = call("POST", "/api/v1/training/jobs", token, config)["id"]
+    return {"project": project, "image": image, "annotation": annotation, "job": job}
 
 
 admin_token, admin_id = user("admin@schemathesis.test")
@@ -80,5 +90,7 @@ with open(OUT, "w") as f:
         "USER_PROJECT": mine["project"],
         "USER_IMAGE": mine["image"],
         "USER_ANNOTATION": mine["annotation"],
+        "ADMIN_JOB": admin["job"],
+        "USER_JOB": mine["job"],
     }.items():
         f.write(f"{key}={value}\n")

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod health;
 pub mod images;
 pub mod import_export;
+pub mod job_request;
 pub mod model_export;
 pub mod models;
 pub mod plugins;
@@ -18,6 +19,8 @@ pub mod prelabel;
 pub mod projects;
 pub mod training;
 pub mod ws;
+
+mod openapi_errors;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{header, StatusCode};
@@ -80,11 +83,18 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of [`app`], as served at `/api/v1/openapi.json`.
 pub fn openapi(state: &AppState) -> utoipa::openapi::OpenApi {
-    api_router(state).split_for_parts().1
+    router_and_doc(state).1
+}
+
+/// The routes and their document, with the error responses every route shares added.
+fn router_and_doc(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = api_router(state).split_for_parts();
+    openapi_errors::document_common_errors(&mut doc);
+    (router, doc)
 }
 
 pub fn app(state: AppState) -> Router {
-    let (router, doc) = api_router(&state).split_for_parts();
+    let (router, doc) = router_and_doc(&state);
     let doc_json = doc.to_json().expect("the OpenAPI document serialises");
     let mut router = router
         .route(
@@ -95,7 +105,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found));
     router = match &state.config.frontend_dir {
-        Some(dir) => router.fallback_service(ServeDir::new(dir).not_found_service(ServeFile::new(dir.join("index.html")))),
+        // Client-side routes (`/jobs/4`, deep links, reloads) answer the app itself with 200;
+        // `not_found_service` would send it with a 404.
+        Some(dir) => router.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
         None => router.fallback(no_frontend),
     };
     router

@@ -107,11 +107,23 @@ fn parse_kind(kind: &str, field: &str) -> AppResult<af_plugin_host::Kind> {
     kind.parse().map_err(|m: String| AppError::invalid(field, m))
 }
 
+/// A plugin kind as the OpenAPI document states it (the handlers parse the text with
+/// [`parse_kind`], which accepts exactly these).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum PluginKind {
+    Converter,
+    Splitter,
+    Formatter,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PluginFilter {
     /// `converter`, `splitter` or `formatter`.
+    #[param(value_type = Option<PluginKind>, inline)]
     pub kind: Option<String>,
 }
 
@@ -127,7 +139,9 @@ async fn list_plugins(State(state): State<AppState>, _user: AuthUser, AppQuery(f
 }
 
 /// The multipart form of an upload: the component in part `file`.
-#[derive(ToSchema)]
+// Deserialize only for `deny_unknown_fields`: the document says no other parts are taken.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct PluginUpload {
     #[schema(value_type = String, format = Binary)]
@@ -282,7 +296,7 @@ pub struct SetDefault {
 /// Makes a plugin the default of its kind (admins only): the next job that names no plugin of
 /// this kind uses it, without a restart; running jobs keep theirs. Answers every default.
 #[utoipa::path(put, path = "/api/v1/plugins/defaults/{kind}", tag = "plugins", security(("bearer" = [])),
-    params(("kind" = String, Path, description = "`converter`, `splitter` or `formatter`")), request_body = SetDefault,
+    params(("kind" = inline(PluginKind), Path, description = "`converter`, `splitter` or `formatter`")), request_body = SetDefault,
     responses((status = 200, body = Vec<DefaultPlugin>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn set_default(State(state): State<AppState>, user: AuthUser, AppPath(kind): AppPath<String>, AppJson(body): AppJson<SetDefault>) -> AppResult<AppJson<Vec<DefaultPlugin>>> {
     require_admin(&user)?;

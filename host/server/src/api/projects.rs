@@ -54,15 +54,21 @@ impl From<af_db::projects::Project> for ProjectResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProject {
+    /// 1 to 200 characters, not blank (trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 10000)]
     pub description: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProject {
+    /// 1 to 200 characters, not blank (trimmed); absent or `null` keeps the name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
 }
 
@@ -75,12 +81,23 @@ pub struct MemberResponse {
 }
 
 /// Give a user (by id or email) a role in the project, or change their role.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
     pub user_id: Option<i64>,
     pub email: Option<String>,
     pub role: ProjectRole,
+}
+
+/// [`AddMember`] as the OpenAPI document states it: exactly one of `user_id` and `email`
+/// (the handler checks the same).
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = AddMember)]
+#[allow(dead_code)]
+enum AddMemberSchema {
+    ById { user_id: i64, role: ProjectRole },
+    ByEmail { email: String, role: ProjectRole },
 }
 
 fn check_name(name: &str) -> Result<String, AppError> {
@@ -166,7 +183,7 @@ async fn list_members(State(state): State<AppState>, user: AuthUser, AppPath(id)
 }
 
 /// Adds a member or changes a member's role (owners). A project keeps at least one owner.
-#[utoipa::path(post, path = "/api/v1/projects/{id}/members", tag = "projects", security(("bearer" = [])), request_body = AddMember,
+#[utoipa::path(post, path = "/api/v1/projects/{id}/members", tag = "projects", security(("bearer" = [])), request_body = AddMemberSchema,
     params(("id" = i64, Path, description = "Project id")),
     responses((status = 201, body = Vec<MemberResponse>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]

@@ -341,7 +341,7 @@ async fn check_jobs_per_user(state: &AppState, user: &AuthUser) -> AppResult<()>
 /// server's limits (epochs, imgsz, estimated memory) also names the setting (`details.limit`).
 /// A user who already has `max_jobs_per_user` jobs queued or running gets a 409.
 #[utoipa::path(post, path = "/api/v1/training/jobs", tag = "training", security(("bearer" = [])),
-    request_body(content = JobConfig, description = "The job config (see `GET /api/v1/training/defaults`)"),
+    request_body(content = super::job_request::JobRequest, description = "The job config (see `GET /api/v1/training/defaults`)"),
     responses((status = 201, body = JobResponse), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_job(State(state): State<AppState>, user: AuthUser, AppJson(raw): AppJson<Value>) -> AppResult<(StatusCode, AppJson<JobResponse>)> {
     let mut config = JobConfig::parse(&raw, Utc::now()).map_err(unprocessable)?;
@@ -491,7 +491,8 @@ async fn training_defaults(_user: AuthUser, AppQuery(q): AppQuery<DefaultsQuery>
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ClassesQuery {
-    /// Comma-separated project ids, e.g. `1,2`.
+    /// Comma-separated project ids, e.g. `1,2` (at least one).
+    #[param(pattern = r"^[\s,]*[-+]?[0-9]{1,18}(\s*,[\s,]*[-+]?[0-9]{1,18})*[\s,]*$")]
     pub projects: String,
 }
 

@@ -17,7 +17,7 @@ pub struct FieldSpec {
     /// `integer`, `number`, `boolean`, `string` or `choice`.
     #[serde(rename = "type")]
     pub ty: &'static str,
-    #[schema(value_type = Object)]
+    /// The default value: a number, boolean or string, as the field's `type` says (any JSON).
     pub default: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
@@ -25,7 +25,6 @@ pub struct FieldSpec {
     pub max: Option<f64>,
     /// Allowed values of a `choice`, or a number that must be a multiple of `multiple_of`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
     pub choices: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple_of: Option<u32>,
