@@ -1,11 +1,11 @@
-//! Slow-client attack benchmark (not a test): one process holds thousands of half-open
-//! connections (half a request's headers, then silence, reconnecting whenever the server
-//! closes one) against a running server, and measures `/healthz` on fresh connections
-//! meanwhile.
+//! Slow-client attack benchmark (not a test): one process opens thousands of half-open
+//! connections (half a request's headers, then silence) against a running server and holds
+//! them, and measures `/healthz` on fresh connections meanwhile. With `--reconnect`, every
+//! connection the server closes is opened again at once (a connection flood as well).
 //!
 //! ```sh
 //! annotateforge serve --data-dir /tmp/af-bench &          # or a release build
-//! cargo run --example slow_clients -- --url http://127.0.0.1:8000 --connections 3000 --seconds 30
+//! cargo run --example slow_clients -- --url http://127.0.0.1:8000 --connections 3000 --seconds 30 [--reconnect]
 //! ```
 //! Bounded: `--connections` sockets at most, `--seconds` of attack, one `/healthz` every
 //! `--probe-ms`; it stops by itself. Loopback only.
@@ -25,11 +25,12 @@ struct Args {
     connections: usize,
     seconds: u64,
     probe_ms: u64,
+    reconnect: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut url = "http://127.0.0.1:8000".to_string();
-    let mut a = Args { addr: "127.0.0.1:8000".parse()?, connections: 3000, seconds: 30, probe_ms: 20 };
+    let mut a = Args { addr: "127.0.0.1:8000".parse()?, connections: 3000, seconds: 30, probe_ms: 20, reconnect: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -38,7 +39,8 @@ fn parse_args() -> anyhow::Result<Args> {
             "--connections" => a.connections = value()?.parse()?,
             "--seconds" => a.seconds = value()?.parse()?,
             "--probe-ms" => a.probe_ms = value()?.parse()?,
-            other => bail!("unknown flag {other} (--url, --connections, --seconds, --probe-ms)"),
+            "--reconnect" => a.reconnect = true,
+            other => bail!("unknown flag {other} (--url, --connections, --seconds, --probe-ms, --reconnect)"),
         }
     }
     let host_port = url.trim_start_matches("http://").trim_end_matches('/');
@@ -61,8 +63,9 @@ struct Counters {
     connect_errors: AtomicU64,
 }
 
-/// One attacker slot: connect, send half the headers, wait for the server to give up, repeat.
-async fn attacker(addr: SocketAddr, until: Instant, c: Arc<Counters>) {
+/// One attacker slot: connect, send half the headers, wait for the server to give up (and,
+/// with `reconnect`, start again).
+async fn attacker(addr: SocketAddr, until: Instant, reconnect: bool, c: Arc<Counters>) {
     let mut buf = [0u8; 512];
     while Instant::now() < until {
         let Ok(Ok(mut s)) = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(addr)).await else {
@@ -86,6 +89,9 @@ async fn attacker(addr: SocketAddr, until: Instant, c: Arc<Counters>) {
         c.open.fetch_sub(1, Ordering::Relaxed);
         if closed {
             c.closed_by_server.fetch_add(1, Ordering::Relaxed);
+        }
+        if !reconnect {
+            break;
         }
     }
 }
@@ -142,7 +148,7 @@ async fn main() -> anyhow::Result<()> {
     let until = Instant::now() + Duration::from_secs(a.seconds);
     let mut attackers = Vec::new();
     for _ in 0..a.connections {
-        attackers.push(tokio::spawn(attacker(a.addr, until, c.clone())));
+        attackers.push(tokio::spawn(attacker(a.addr, until, a.reconnect, c.clone())));
     }
     // Let the attackers connect before measuring.
     tokio::time::sleep(Duration::from_secs(2).min(Duration::from_secs(a.seconds) / 2)).await;
@@ -179,8 +185,9 @@ async fn main() -> anyhow::Result<()> {
     sampler.abort();
     report("attacked", &attacked, failed);
     println!(
-        "attack: {} slots for {} s; peak half-open {}; connections opened {}; closed by the server {}; connect errors {}",
+        "attack: {} slots{} for {} s; peak half-open {}; connections opened {}; closed by the server {}; connect errors {}",
         a.connections,
+        if a.reconnect { " (reconnecting)" } else { "" },
         a.seconds,
         peak_open.load(Ordering::Relaxed),
         c.opened.load(Ordering::Relaxed),

@@ -319,6 +319,54 @@ impl http_body::Body for GuardedBody {
     }
 }
 
+/// The listen backlog: deep enough that a burst of reconnects (thousands of clients whose
+/// connections timed out together) is queued rather than dropped, which would cost every
+/// client in it, a health check included, a one-second SYN retransmit. The kernel caps it
+/// at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Descriptors kept free for everything but client connections (database, files, plugins).
+const RESERVED_FDS: u64 = 256;
+
+/// Binds `addr` with [`LISTEN_BACKLOG`].
+pub fn bind(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// Raises the soft open-file limit to the hard one, and returns how many connections fit
+/// under it: `max_connections`, or fewer (with a warning) when the limit is too low, so that
+/// the cap, not `EMFILE`, is what turns clients away.
+pub fn fit_fd_limit(max_connections: usize) -> usize {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            return max_connections;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+                limit.rlim_cur = limit.rlim_max;
+            }
+        }
+        let fits = (limit.rlim_cur as u64).saturating_sub(RESERVED_FDS).max(16);
+        if (max_connections as u64) > fits {
+            tracing::warn!(
+                max_connections,
+                open_file_limit = limit.rlim_cur as u64,
+                "max_connections does not fit under the open-file limit (ulimit -n); using {fits}"
+            );
+            return fits as usize;
+        }
+    }
+    max_connections
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets open
 /// requests finish for at most `grace`, and closes what is left.
 pub async fn serve(

@@ -21,7 +21,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(config))
 }
 
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+pub async fn serve(mut config: Config) -> anyhow::Result<()> {
+    config.http.max_connections = crate::http::fit_fd_limit(config.http.max_connections);
     tracing::info!(?config, "starting AnnotateForge");
     let bind = config.bind;
     let demo = config.demo;
@@ -29,7 +30,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if demo {
         crate::demo::install(&state).await.context("creating the demo project")?;
     }
-    let listener = TcpListener::bind(bind).await.with_context(|| format!("listening on {bind}"))?;
+    let listener = crate::http::bind(bind).with_context(|| format!("listening on {bind}"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     let background = crate::jobs::Background::start(&state);
     // On a signal the worker first stops its jobs between two batches and re-queues them,
