@@ -200,3 +200,29 @@ fn onnx_initializers_are_the_fused_weights() {
     let anchors = proto.graph.initializers.iter().find(|t| t.name.contains("anchors")).unwrap();
     assert_eq!(anchors.dims, [1, 2, 8 * 8 + 4 * 4 + 2 * 2]);
 }
+
+#[test]
+fn half_onnx_is_float16_except_resize_scales() {
+    let (_vs, m) = fused(TaskType::Detect);
+    let spec = OnnxSpec { height: 64, width: 64, batch: 1, dynamic: false, half: true };
+    let proto = build(&m, &spec, vec![]).unwrap();
+    let g = &proto.graph;
+    assert_eq!(g.inputs[0].elem_type, proto::DataType::Float16);
+    assert!(g.outputs.iter().all(|o| o.elem_type == proto::DataType::Float16));
+    for t in &g.initializers {
+        let want = if t.name.contains("/scales") {
+            proto::DataType::Float
+        } else if t.name.contains("/shape") || t.name.contains("/split") {
+            proto::DataType::Int64
+        } else {
+            proto::DataType::Float16
+        };
+        assert_eq!(t.data_type, want, "{}", t.name);
+        let elt = match want {
+            proto::DataType::Float16 => 2,
+            proto::DataType::Float => 4,
+            proto::DataType::Int64 => 8,
+        };
+        assert_eq!(t.raw_data.len() as i64, t.dims.iter().product::<i64>() * elt, "{}", t.name);
+    }
+}
