@@ -268,8 +268,11 @@ async fn serves_the_front_end_with_spa_fallback(backend: Backend) {
     let js = app.call(Method::GET, "/assets/app.js", None, None).await;
     assert_eq!((js.status, js.body.as_ref()), (StatusCode::OK, b"console.log(1)".as_ref()));
     // Client-side routes get index.html; API paths never do.
-    let deep = app.call(Method::GET, "/projects/12/annotate", None, None).await;
-    assert!(String::from_utf8_lossy(&deep.body).contains("<title>AnnotateForge"));
+    for path in ["/projects", "/projects/12/annotate", "/jobs/4", "/models/1", "/training/new"] {
+        let deep = app.call(Method::GET, path, None, None).await;
+        assert_eq!(deep.status, StatusCode::OK, "{path}: a deep link answers the app with 200");
+        assert!(String::from_utf8_lossy(&deep.body).contains("<title>AnnotateForge"), "{path}");
+    }
     app.call(Method::GET, "/api/v1/unknown", None, None).await.expect(StatusCode::NOT_FOUND);
 }
 
