@@ -582,13 +582,16 @@ pub const MAX_ZIP_ENTRIES: usize = 200_000;
 /// `max_bytes` unpacked in total (counted while copying, not trusted from the headers).
 pub fn extract_zip(zip_path: &Path, dest: &Path, max_bytes: u64) -> Result<(), ImportError> {
     let file = File::open(zip_path)?;
-    let mut archive = zip::ZipArchive::new(file).map_err(|e| ImportError::Invalid(format!("not a valid zip archive: {e}")))?;
+    let mut archive = zip::ZipArchive::new(file)
+        .map_err(|_| ImportError::Invalid("not a valid zip archive: send the dataset as a .zip file (COCO, YOLO or ImageFolder inside)".into()))?;
     if archive.len() > MAX_ZIP_ENTRIES {
         return Err(ImportError::TooLarge(format!("the archive has {} entries (at most {MAX_ZIP_ENTRIES})", archive.len())));
     }
     let mut total: u64 = 0;
     for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|e| ImportError::Invalid(format!("zip entry {i}: {e}")))?;
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|_| ImportError::Invalid(format!("zip entry {i} cannot be read (a corrupt or unsupported archive; try zipping it again)")))?;
         let name = entry.name().to_string();
         let Some(relative) = entry.enclosed_name() else {
             return Err(ImportError::Invalid(format!("zip entry `{name}` points outside the archive")));
