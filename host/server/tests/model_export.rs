@@ -80,6 +80,7 @@ async fn bad_export_options_are_422s_naming_the_field(backend: Backend) {
         (json!({"format": "onnx", "half": true}), "half", "CUDA"),
         (json!({"format": "torchscript", "dynamic": true}), "dynamic", "onnx"),
         (json!({"format": "onnx", "batch": 0}), "batch", "between 1 and"),
+        (json!({"format": "torchscript", "batch": 8, "imgsz": 640}), "batch", "TorchScript trace runs the model"),
     ] {
         let e = app.post(&url, &ann, body.clone()).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(e["error"]["details"]["field"], field, "{body}: {e}");

@@ -126,6 +126,10 @@ impl Default for ExportOptions {
 pub const MAX_IMGSZ: i64 = 4096;
 /// The largest fixed batch.
 pub const MAX_BATCH: i64 = 256;
+/// The largest input a TorchScript trace may run its example forward on (batch × H × W):
+/// four 640² images. The trace runs the network for real, so this bounds its memory; ONNX
+/// export runs nothing and takes any size up to [`MAX_IMGSZ`].
+pub const MAX_TRACE_PIXELS: i64 = 4 * 640 * 640;
 
 /// The stride Ultralytics writes for a task: 32 for detect/segment, and 1 for classify
 /// (its `ClassificationModel.stride`), whose input size is free.
@@ -154,6 +158,16 @@ impl ExportOptions {
         }
         if self.batch < 1 || self.batch > MAX_BATCH {
             return Err(OptionError::new("batch", format!("must be between 1 and {MAX_BATCH}, got {}", self.batch)));
+        }
+        if self.format == ExportFormat::TorchScript && self.batch * imgsz * imgsz > MAX_TRACE_PIXELS {
+            let field = if self.batch > 1 { "batch" } else { "imgsz" };
+            return Err(OptionError::new(
+                field,
+                format!(
+                    "a TorchScript trace runs the model on its example input: batch × imgsz² is at most {MAX_TRACE_PIXELS} (4 × 640²), got {} × {imgsz}²",
+                    self.batch
+                ),
+            ));
         }
         if self.dynamic && self.format != ExportFormat::Onnx {
             return Err(OptionError::new("dynamic", format!("a dynamic batch is only possible for onnx, not {}", self.format)));
@@ -320,7 +334,6 @@ pub struct ExportArgs {
     pub batch: i64,
     pub half: bool,
     pub dynamic: bool,
-    pub format: ExportFormat,
 }
 
 impl Metadata {
@@ -343,7 +356,7 @@ impl Metadata {
             batch: opts.batch,
             imgsz: [imgsz, imgsz],
             names: names.to_vec(),
-            args: ExportArgs { batch: opts.batch, half: opts.half, dynamic: opts.dynamic, format: opts.format },
+            args: ExportArgs { batch: opts.batch, half: opts.half, dynamic: opts.dynamic },
             channels: 3,
             end2end: false,
         }

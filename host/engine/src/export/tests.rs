@@ -47,6 +47,12 @@ fn option_checks_name_the_option() {
         let o = ExportOptions { imgsz: Some(imgsz), ..opts(ExportFormat::Onnx) };
         assert_eq!(o.check(TaskType::Detect, None).unwrap_err().field, "imgsz");
     }
+    // A trace runs the model: its example input is bounded, ONNX export's is not.
+    let big = ExportOptions { batch: 8, imgsz: Some(640), ..opts(ExportFormat::TorchScript) };
+    assert_eq!(big.check(TaskType::Detect, None).unwrap_err().field, "batch");
+    let huge = ExportOptions { imgsz: Some(2048), ..opts(ExportFormat::TorchScript) };
+    assert_eq!(huge.check(TaskType::Detect, None).unwrap_err().field, "imgsz");
+    assert!(ExportOptions { batch: 8, imgsz: Some(2048), ..opts(ExportFormat::Onnx) }.check(TaskType::Detect, None).is_ok());
     // The CLI / API spelling of the error.
     assert!(EngineError::from(half.check(TaskType::Detect, None).unwrap_err()).to_string().contains("half: "));
 }

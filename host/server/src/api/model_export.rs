@@ -125,6 +125,9 @@ async fn export_model(State(state): State<AppState>, user: AuthUser, AppPath(id)
         tracing::error!(model = id, path = %weights.display(), "the model's weights file is missing");
         return Err(AppError::Conflict(format!("the weights file of model {id} is missing on the server; ask an admin to restore it, or train the model again")));
     }
+    // At most two exports at a time: each one keeps a CPU core busy (a trace runs the model).
+    static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _permit = RUNNING.acquire().await.map_err(anyhow::Error::from)?;
     let out = path.clone();
     let exported = tokio::task::spawn_blocking(move || af_engine::export::export_file(&weights, &opts, Some(&out)))
         .await
