@@ -71,7 +71,8 @@ pub struct HttpArgs {
     /// Seconds a keep-alive connection may stay open with no request in flight [default: 60].
     #[arg(long, env = "AF_IDLE_TIMEOUT_SECONDS")]
     pub idle_timeout_seconds: Option<f64>,
-    /// Seconds one request (body upload included, WebSockets excepted) may take [default: 300].
+    /// Seconds a client has to send one request, body included (a slower upload is a 408;
+    /// the server's own work on it is not limited) [default: 300].
     #[arg(long, env = "AF_REQUEST_TIMEOUT_SECONDS")]
     pub request_timeout_seconds: Option<f64>,
     /// Open client connections at most; at the cap a new connection closes the oldest one
@@ -241,7 +242,7 @@ pub struct HttpSettings {
     pub header_read_timeout: Duration,
     /// Time a keep-alive connection may stay open with no request in flight.
     pub idle_timeout: Duration,
-    /// Time one ordinary request may take, body included (WebSockets excepted).
+    /// Time a client has to send one request's body (WebSockets excepted; `crate::http`).
     pub request_timeout: Duration,
     /// Open client connections at most.
     pub max_connections: usize,

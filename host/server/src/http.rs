@@ -8,8 +8,8 @@
 //! - **head**: a request's headers are arriving (or, on a fresh connection, have not started):
 //!   closed when they take longer than `header_read_timeout`, counted from the accept or from
 //!   the first byte after the previous response;
-//! - **busy**: a request is being handled: bounded by the `request_timeout` middleware
-//!   ([`request_deadline`]), not here; once its response is being sent, a client that stops
+//! - **busy**: a request is being handled: its body must arrive within `request_timeout`
+//!   ([`request_deadline`]); once its response is being sent, a client that stops
 //!   reading it for `idle_timeout` is closed;
 //! - **idle**: a keep-alive connection between requests: closed after `idle_timeout`;
 //! - **upgraded**: a WebSocket; its own protocol (pings) keeps it.
@@ -28,7 +28,8 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -501,25 +502,101 @@ async fn accept_error(e: io::Error) {
     tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
-/// Middleware: an ordinary request (not a WebSocket upgrade) gets `timeout` to be answered,
-/// its body upload included, else a 408. A 408 or 413 leaves the request body unread, so the
-/// connection cannot carry another request: the response says `Connection: close` (and hyper
-/// then closes it) instead of the client finding out by a reset.
+/// Middleware: a client has `timeout` from the start of a request to send all of its body
+/// (a WebSocket upgrade has none), else the request is answered with a 408; the server's own
+/// work on a request is not limited (a long import is not cut off, and 408 means "the
+/// request did not arrive in time", not "the server was slow"). A 408 or 413 leaves the
+/// request body unread, so the connection cannot carry another request: the response says
+/// `Connection: close` (and hyper then closes it) instead of the client finding out by a reset.
 pub async fn request_deadline(State(timeout): State<Duration>, req: Request, next: Next) -> Response {
     let mut response = if req.headers().contains_key(header::UPGRADE) {
         next.run(req).await
     } else {
-        match tokio::time::timeout(timeout, next.run(req)).await {
-            Ok(response) => response,
-            Err(_) => AppError::RequestTimeout(format!(
-                "the request took longer than the server's limit of {} s (request_timeout_seconds); send large uploads in smaller parts",
+        let expired = Arc::new(AtomicBool::new(false));
+        let deadline = Box::pin(tokio::time::sleep(timeout));
+        let req = req.map(|inner| Body::new(DeadlineBody { inner, deadline, expired: expired.clone() }));
+        let response = next.run(req).await;
+        if expired.load(Ordering::Relaxed) {
+            AppError::RequestTimeout(format!(
+                "the request body did not arrive within the server's limit of {} s (request_timeout_seconds)",
                 timeout.as_secs_f64()
             ))
-            .into_response(),
+            .into_response()
+        } else {
+            response
         }
     };
     if matches!(response.status(), StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT) {
         response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
+}
+
+/// A request body that fails once its deadline has passed (and says so in `expired`, for
+/// [`request_deadline`] to answer 408 whatever error the handler made of it).
+struct DeadlineBody {
+    inner: Body,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    expired: Arc<AtomicBool>,
+}
+
+impl http_body::Body for DeadlineBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            self.expired.store(true, Ordering::Relaxed);
+            let e = io::Error::new(io::ErrorKind::TimedOut, "the request body did not arrive in time");
+            return Poll::Ready(Some(Err(axum::Error::new(e))));
+        }
+        Poll::Pending
+    }
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::{get, post};
+    use futures::StreamExt;
+
+    fn app() -> Router {
+        Router::new()
+            .route("/slow", get(|| async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                "done"
+            }))
+            .route("/upload", post(|body: axum::body::Bytes| async move { body.len().to_string() }))
+            .layer(axum::middleware::from_fn_with_state(Duration::from_millis(100), request_deadline))
+    }
+
+    #[tokio::test]
+    async fn the_deadline_is_for_the_client_not_for_the_server() {
+        // The handler's own 300 ms are not cut off by a 100 ms request timeout.
+        let res = app().oneshot(Request::get("/slow").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        // A body that arrives in time is read.
+        let res = app().oneshot(Request::post("/upload").body(Body::from("12345")).unwrap()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        // One that trickles past the deadline is a 408 that closes the connection.
+        let trickle = futures::stream::iter(0..10).then(|_| async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok::<_, io::Error>(axum::body::Bytes::from_static(b"x"))
+        });
+        let res = app().oneshot(Request::post("/upload").body(Body::from_stream(trickle)).unwrap()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(res.headers()[header::CONNECTION], "close");
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "request_timeout");
+    }
 }
