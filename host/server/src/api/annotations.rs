@@ -204,7 +204,7 @@ async fn list_image_annotations(State(state): State<AppState>, user: AuthUser, A
 }
 
 /// Adds an annotation to the image (editors).
-#[utoipa::path(post, path = "/api/v1/images/{id}/annotations", tag = "annotations", security(("bearer" = [])), request_body = CreateAnnotation,
+#[utoipa::path(post, path = "/api/v1/images/{id}/annotations", tag = "annotations", security(("bearer" = [])), request_body = super::annotation_request::NewAnnotation,
     params(("id" = i64, Path, description = "Image id")),
     responses((status = 201, body = AnnotationResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]

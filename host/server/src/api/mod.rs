@@ -6,6 +6,7 @@
 //! `pub fn router() -> OpenApiRouter<AppState>` using `routes!(…)` on `#[utoipa::path]`
 //! handlers, and `.merge(<resource>::router())` below.
 
+pub mod annotation_request;
 pub mod annotations;
 pub mod auth;
 pub mod health;
