@@ -59,6 +59,39 @@ async fn nul_text_is_refused_naming_the_field(backend: Backend) {
     assert_eq!(image["class_label"], Value::Null);
 }
 
+/// Text from an archive does not pass through `AppJson`: a NUL class label skips that
+/// annotation with the reason, on both backends, instead of failing the import.
+async fn imported_nul_labels_are_skipped_with_the_reason(backend: Backend) {
+    use std::io::Write;
+    let app = TestApp::new(backend).await;
+    let admin = app.user("admin@example.com").await;
+    let project = app.project(&admin, "coco").await;
+    let coco = json!({
+        "images": [{"id": 1, "file_name": "a.png", "width": 32, "height": 32}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [2, 2, 10, 10]},
+            {"id": 2, "image_id": 1, "category_id": 2, "bbox": [4, 4, 10, 10]}
+        ],
+        "categories": [{"id": 1, "name": "ca\u{0}r"}, {"id": 2, "name": "sign"}]
+    });
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in [("annotations.json", coco.to_string().into_bytes()), ("images/a.png", png(32, 32, 3))] {
+        w.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        w.write_all(&bytes).unwrap();
+    }
+    let (content_type, body) = common::multipart("file", &[("d.zip", &w.finish().unwrap().into_inner())]);
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/projects/{project}/import"))
+        .header("authorization", format!("Bearer {admin}"))
+        .header("content-type", content_type)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let report = app.send(req).await.expect(StatusCode::OK);
+    assert_eq!((report["annotations_imported"].as_u64(), report["annotations_skipped"].as_u64()), (Some(1), Some(1)), "{report}");
+    assert!(report["skipped"].to_string().contains("NUL"), "{report}");
+}
+
 /// Shape errors keep the messages they had before the NUL check existed (it only parses
 /// bodies that contain the `\u0000` escape).
 async fn json_errors_keep_their_messages(backend: Backend) {
@@ -171,4 +204,4 @@ async fn openapi_document_agrees_with_the_server(backend: Backend) {
     assert!(allows_type(choice, "string") && allows_type(choice, "integer"), "FieldSpec.choices: {choice}");
 }
 
-backend_tests!(nul_text_is_refused_naming_the_field, json_errors_keep_their_messages, openapi_document_agrees_with_the_server);
+backend_tests!(nul_text_is_refused_naming_the_field, imported_nul_labels_are_skipped_with_the_reason, json_errors_keep_their_messages, openapi_document_agrees_with_the_server);

@@ -104,8 +104,10 @@ pub struct UpdateImage {
     pub class_label: Option<Option<String>>,
 }
 
-/// A class label as users type it: trimmed, not blank, at most 200 characters.
+/// A class label as users type it: trimmed, not blank, at most 200 characters, and text
+/// every database can store (no NUL: imported labels do not pass through `AppJson`).
 pub fn check_class_label(field: &str, label: &str) -> Result<String, AppError> {
+    crate::extract::check_text(field, label)?;
     let label = label.trim();
     if label.is_empty() {
         return Err(AppError::invalid(field, "must not be blank"));
