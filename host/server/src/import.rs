@@ -365,7 +365,9 @@ fn scan_coco(root: &Path, files: &[PathBuf], max_points: usize) -> Result<Import
             Resolved::File(p) => Some(p.clone()),
             _ => None,
         });
-        let escapes = outcomes.iter().all(|r| *r == Resolved::Outside);
+        // Leading outside from any of them (or through a link out) is refused outright, with
+        // no search by file name: that answer never depends on what exists outside.
+        let escapes = outcomes.iter().any(|r| *r == Resolved::Outside);
         // Exported elsewhere with other folders: the same file name anywhere in the dataset.
         let found = found.or_else(|| {
             if escapes {
@@ -740,9 +742,10 @@ mod tests {
                 {"id": 2, "file_name": "../../missing.png"},
                 {"id": 3, "file_name": outer.path().join("exists.png").to_string_lossy()},
                 {"id": 4, "file_name": "images/a.png"},
-                // Inside the root relative to `images/`: not found there, exists outside or not.
+                // Inside the root relative to `images/`, outside relative to the JSON file.
                 {"id": 5, "file_name": "../exists.png"},
-                {"id": 6, "file_name": "../missing.png"}
+                {"id": 6, "file_name": "../missing.png"},
+                {"id": 7, "file_name": "nowhere.png"}
             ],
             "annotations": [{"id": 9, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}],
             "categories": [{"id": 1, "name": "x"}]
@@ -752,8 +755,8 @@ mod tests {
         let plan = scan(&root, Some(ImportFormat::Coco), usize::MAX).unwrap();
         assert_eq!(plan.images.iter().map(|i| i.filename.as_str()).collect::<Vec<_>>(), ["images/a.png"]);
         let reasons: Vec<&str> = plan.skipped.iter().filter(|s| s.kind == SkipKind::Image).map(|s| s.reason.as_str()).collect();
-        assert_eq!(reasons[..3], [OUTSIDE_REASON; 3]);
-        assert_eq!(reasons[3..], ["image file not found in the dataset"; 2]);
+        assert_eq!(reasons[..5], [OUTSIDE_REASON; 5]);
+        assert_eq!(reasons[5], "image file not found in the dataset");
         assert!(!OUTSIDE_REASON.contains(&*outer.path().to_string_lossy()));
     }
 

@@ -133,6 +133,36 @@ async fn import_paths_outside_the_archive_are_refused_alike(backend: Backend) {
     assert!(listed["items"].as_array().unwrap().iter().all(|i| i["sha256"] != sha.as_str()), "bob's image never reaches ann");
 }
 
+/// The admin's server-path import follows the same rule: the directory is the root; names
+/// above it, absolute names and links out of it are skipped alike.
+async fn server_path_imports_stay_inside_their_directory(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (admin, _ann, _bob) = app.users().await;
+    let p = app.project(&admin, "p").await;
+    let outer = tempfile::tempdir().unwrap();
+    std::fs::write(outer.path().join("secret.png"), png(12, 12, 5)).unwrap();
+    let dir = outer.path().join("dataset");
+    std::fs::create_dir_all(dir.join("images")).unwrap();
+    std::fs::write(dir.join("images/a.png"), png(12, 12, 6)).unwrap();
+    let mut names = vec!["../secret.png".to_string(), "../missing.png".to_string(), outer.path().join("secret.png").to_string_lossy().to_string()];
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(outer.path().join("secret.png"), dir.join("images/link.png")).unwrap();
+        std::os::unix::fs::symlink(outer.path().join("missing.png"), dir.join("images/dangling.png")).unwrap();
+        names.extend(["images/link.png".to_string(), "images/dangling.png".to_string()]);
+    }
+    names.push("images/a.png".into());
+    let images: Vec<Value> = names.iter().enumerate().map(|(i, n)| json!({"id": i + 1, "file_name": n})).collect();
+    std::fs::write(dir.join("coco.json"), json!({"images": images, "annotations": [], "categories": []}).to_string()).unwrap();
+    let report = app.post(&format!("/api/v1/projects/{p}/import"), &admin, json!({"path": dir.to_string_lossy()})).await.expect(StatusCode::OK);
+    assert_eq!(report["images_imported"], 1, "{report}");
+    let reasons: Vec<&str> = report["skipped"].as_array().unwrap().iter().map(|s| s["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons.len(), names.len() - 1, "{report}");
+    assert!(reasons.iter().all(|r| *r == reasons[0]), "{reasons:?}");
+    let listed = app.get(&format!("/api/v1/projects/{p}/images"), &admin).await.expect(StatusCode::OK);
+    assert_eq!(listed["items"][0]["filename"], "images/a.png");
+}
+
 /// Upload: over `max_image_pixels` is a 422 naming the limit, decided from the header (a
 /// 20000×20000 PNG is refused in well under a second, nothing stored).
 async fn uploads_over_the_pixel_limit_are_refused_from_the_header(backend: Backend) {
@@ -404,6 +434,7 @@ async fn only_the_server_sets_the_model_source(backend: Backend) {
 
 backend_tests!(
     import_paths_outside_the_archive_are_refused_alike,
+    server_path_imports_stay_inside_their_directory,
     uploads_over_the_pixel_limit_are_refused_from_the_header,
     predicting_an_over_limit_stored_image_is_a_422,
     annotation_limits_are_enforced,
