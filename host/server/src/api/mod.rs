@@ -39,7 +39,10 @@ use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "AnnotateForge API", description = "Annotate images, train YOLOv8-style models, serve them."),
+    info(title = "AnnotateForge API", description = "Annotate images, train YOLOv8-style models, serve them.\n\n\
+Errors are `{\"error\": {\"code\", \"message\", \"details\"}}`; a 422's `details.field` names the field \
+(a JSON path such as `annotations[3].class_label`). Text never contains the NUL character (U+0000): \
+a string or key with one is refused with a 422 naming it, since PostgreSQL cannot store it."),
     modifiers(&BearerAuth),
     components(schemas(crate::error::ErrorBody)),
     tags(
