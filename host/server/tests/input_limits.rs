@@ -265,6 +265,18 @@ async fn predicting_an_over_limit_stored_image_is_a_422(backend: Backend) {
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r["error"]["details"]["limit"], "max_image_pixels");
+
+    // An uploaded file to predict: the same policy, from its header.
+    let (content_type, body) = common::multipart("file", &[("huge.png", &png_header_only(20_000, 20_000))]);
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/models/{model}/predict"))
+        .header(header::AUTHORIZATION, format!("Bearer {ann}"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    let r = app.send(req).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!((r["error"]["details"]["field"].as_str(), r["error"]["details"]["limit"].as_str()), (Some("file"), Some("max_image_pixels")));
 }
 
 async fn one_image(app: &TestApp, token: &str, w: u32, h: u32) -> (i64, i64) {
