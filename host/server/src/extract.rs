@@ -252,3 +252,48 @@ where
 {
     Option::<T>::deserialize(de).map(Some)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_the_json_path_of_a_nul() {
+        assert_eq!(nul_path(&json!({"a": {"b": [1, "x", "y\u{0}"]}}), String::new()).as_deref(), Some("a.b[2]"));
+        assert_eq!(nul_path(&json!([{"k": "\u{0}"}]), String::new()).as_deref(), Some("[0].k"));
+        assert_eq!(nul_path(&json!({"m": {"k\u{0}": 1}}), String::new()).as_deref(), Some("m.k\\u0000"));
+        assert_eq!(nul_path(&json!({"a": "\\u0000 is text here"}), String::new()), None);
+    }
+
+    #[test]
+    fn only_bodies_with_the_escape_are_walked() {
+        assert!(check_json_text(br#"{"name": "a\u0000"}"#).is_err());
+        assert!(check_json_text(br#"{"name": "a\\u0000"}"#).is_ok(), "an escaped backslash, then text");
+        assert!(check_json_text(br#"{"name": "\u0000"#).is_ok(), "not JSON: the typed parse reports it");
+    }
+
+    #[test]
+    fn json_media_types() {
+        let with = |ct: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, ct.parse().unwrap());
+            is_json(&h)
+        };
+        assert!(with("application/json") && with("Application/JSON; charset=utf-8") && with("application/merge-patch+json"));
+        assert!(!with("text/plain") && !with("application/jsonx") && !is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn a_struct_body_must_be_an_object() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Two {
+            a: Option<i32>,
+            b: Option<i32>,
+        }
+        assert!(parse_json::<Two>(b"[1, 2]").is_err());
+        assert!(parse_json::<Two>(br#"{"a": 1}"#).is_ok());
+        assert_eq!(parse_json::<Vec<i32>>(b"[1, 2]").unwrap(), vec![1, 2]);
+    }
+}
