@@ -483,8 +483,12 @@ pub struct DefaultsQuery {
 /// Hyperparameter defaults and ranges of a task, its annotation types and the default split.
 #[utoipa::path(get, path = "/api/v1/training/defaults", tag = "training", security(("bearer" = [])), params(DefaultsQuery),
     responses((status = 200, body = TrainingDefaults), (status = 400, body = ErrorBody)))]
-async fn training_defaults(_user: AuthUser, AppQuery(q): AppQuery<DefaultsQuery>) -> AppJson<TrainingDefaults> {
-    AppJson(crate::jobs::defaults::for_task(q.task_type))
+async fn training_defaults(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    AppQuery(q): AppQuery<DefaultsQuery>,
+) -> AppJson<TrainingDefaults> {
+    AppJson(crate::jobs::defaults::for_task_within(q.task_type, &state.config.limits))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

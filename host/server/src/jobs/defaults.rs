@@ -157,10 +157,40 @@ pub fn for_task(task: TaskType) -> TrainingDefaults {
     }
 }
 
+/// The defaults of a task as this server accepts them: the ranges of `epochs` and `imgsz` end at
+/// the server's limits (`max_epochs`, `max_imgsz`), so a form built from them offers nothing job
+/// creation then refuses.
+pub fn for_task_within(task: TaskType, limits: &crate::config::Limits) -> TrainingDefaults {
+    let mut defaults = for_task(task);
+    for field in &mut defaults.fields {
+        let cap = match field.name {
+            "epochs" => f64::from(limits.max_epochs),
+            // The largest multiple of the stride not over the limit.
+            "imgsz" => f64::from(limits.max_imgsz / 32 * 32),
+            _ => continue,
+        };
+        field.max = Some(field.max.map_or(cap, |m| m.min(cap)));
+    }
+    defaults
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn ranges_end_at_the_server_limits() {
+        let limits = crate::config::Limits { max_epochs: 50, max_imgsz: 700, ..Default::default() };
+        let d = for_task_within(TaskType::Detect, &limits);
+        let max = |name: &str| d.fields.iter().find(|f| f.name == name).and_then(|f| f.max);
+        assert_eq!((max("epochs"), max("imgsz")), (Some(50.0), Some(672.0)));
+        // Limits above the engine's own ranges leave those ranges as they are.
+        let loose = crate::config::Limits { max_epochs: 1_000_000, max_imgsz: 100_000, ..Default::default() };
+        let d = for_task_within(TaskType::Classify, &loose);
+        let max = |name: &str| d.fields.iter().find(|f| f.name == name).and_then(|f| f.max);
+        assert_eq!((max("epochs"), max("imgsz")), (Some(10_000.0), Some(4096.0)));
+    }
 
     fn errors(task: TaskType, name: &str, v: Value) -> Vec<String> {
         let hp = match Hyperparameters::from_json(&json!({ name: v })) {
