@@ -357,7 +357,8 @@ export const steps = [
       await page.getByRole('button', { name: /Next: Hyperparameters/ }).click();
       const epochs = Number(process.env.AF_E2E_EPOCHS ?? 2);
       await page.getByLabel('Epochs', { exact: true }).fill('0');
-      await page.getByText('Must be at least 1 and at most 10000.').waitFor();
+      // The range is the server's: epochs end at its max_epochs (1000 by default), not the engine's 10,000.
+      await page.getByText('Must be at least 1 and at most 1000.').waitFor();
       await page.getByLabel('Epochs', { exact: true }).fill(String(epochs));
       await page.getByLabel('Batch size', { exact: true }).fill('4');
       await page.getByLabel('Image size', { exact: true }).fill('64');
