@@ -6,9 +6,8 @@ mod common;
 use std::io::Write;
 
 use af_db::{backend_tests, Backend};
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
-use common::{png, Reply, TestApp};
+use axum::http::{header, Method, StatusCode};
+use common::{import_zip, png, TestApp};
 use serde_json::{json, Value};
 
 fn zip(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
@@ -20,26 +19,6 @@ fn zip(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-async fn import_zip(app: &TestApp, token: &str, project: i64, archive: Vec<u8>, format: Option<&str>) -> Reply {
-    let boundary = "af-import-boundary";
-    let mut body = Vec::new();
-    if let Some(f) = format {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\n{f}\r\n").as_bytes());
-    }
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"d.zip\"\r\nContent-Type: application/zip\r\n\r\n").as_bytes(),
-    );
-    body.extend_from_slice(&archive);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(format!("/api/v1/projects/{project}/import"))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .unwrap();
-    app.send(req).await
-}
 
 async fn all_annotations(app: &TestApp, token: &str, project: i64) -> Vec<Value> {
     let v = app.get(&format!("/api/v1/projects/{project}/annotations?per_page=1000"), token).await.expect(StatusCode::OK);

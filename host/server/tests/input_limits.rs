@@ -13,7 +13,8 @@ use annotateforge::jobs::inference::{PredictResponse, PredictTiming, PredictedAn
 use annotateforge::storage::Storage;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use common::{png, Reply, TestApp};
+use annotateforge::imagefile::testing::png_header_only;
+use common::{import_zip, png, TestApp};
 use serde_json::{json, Value};
 
 fn zip(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
@@ -26,59 +27,11 @@ fn zip(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-async fn import_zip(app: &TestApp, token: &str, project: i64, archive: Vec<u8>) -> Reply {
-    let boundary = "af-limits-boundary";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"d.zip\"\r\nContent-Type: application/zip\r\n\r\n").as_bytes(),
-    );
-    body.extend_from_slice(&archive);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(format!("/api/v1/projects/{project}/import"))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .unwrap();
-    app.send(req).await
-}
 
 async fn image_count(app: &TestApp, token: &str, project: i64) -> i64 {
     app.get(&format!("/api/v1/projects/{project}/images"), token).await.expect(StatusCode::OK)["total"].as_i64().unwrap()
 }
 
-/// A PNG whose header says `w`×`h` 8-bit greyscale, followed by a token of (truncated) pixel
-/// data: a decoder would fail on it, so a refusal naming the size shows the header was read
-/// first and nothing was decoded.
-fn png_header_only(w: u32, h: u32) -> Vec<u8> {
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = 0xFFFF_FFFFu32;
-        for &b in bytes {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-            }
-        }
-        !crc
-    }
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut body = kind.to_vec();
-        body.extend_from_slice(data);
-        out.extend_from_slice(&body);
-        out.extend_from_slice(&crc32(&body).to_be_bytes());
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &[0x78, 0x01, 0x01, 0x00, 0x00]);
-    chunk(&mut out, b"IEND", &[]);
-    out
-}
 
 /// A COCO `file_name` that climbs out of the unpacked archive (to another user's stored image,
 /// which exists, or to a name that does not) or is absolute: skipped with one reason that
@@ -107,7 +60,7 @@ async fn import_paths_outside_the_archive_are_refused_alike(backend: Backend) {
     let annotations: Vec<Value> = (0..names.len()).map(|i| json!({"id": 100 + i, "image_id": i + 1, "category_id": 1, "bbox": [1, 1, 5, 5]})).collect();
     let coco = json!({"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "x"}]});
     let ann_p = app.project(&ann, "ann's").await;
-    let report = import_zip(&app, &ann, ann_p, zip(&[("annotations.json", coco.to_string().into_bytes())])).await.expect(StatusCode::OK);
+    let report = import_zip(&app, &ann, ann_p, zip(&[("annotations.json", coco.to_string().into_bytes())]), None).await.expect(StatusCode::OK);
     assert_eq!((report["images_imported"].as_i64(), report["images_skipped"].as_i64()), (Some(0), Some(names.len() as i64)), "{report}");
     let reasons: Vec<&str> =
         report["skipped"].as_array().unwrap().iter().filter(|s| s["kind"] == "image").map(|s| s["reason"].as_str().unwrap()).collect();
@@ -124,7 +77,7 @@ async fn import_paths_outside_the_archive_are_refused_alike(backend: Backend) {
         "annotations": [],
         "categories": []
     });
-    let report = import_zip(&app, &ann, ann_p, zip(&[("ann/coco.json", coco.to_string().into_bytes()), ("ann/a.png", png(8, 8, 1))]))
+    let report = import_zip(&app, &ann, ann_p, zip(&[("ann/coco.json", coco.to_string().into_bytes()), ("ann/a.png", png(8, 8, 1))]), None)
         .await
         .expect(StatusCode::OK);
     assert_eq!(report["images_imported"], 1, "{report}");
@@ -188,7 +141,7 @@ async fn uploads_over_the_pixel_limit_are_refused_from_the_header(backend: Backe
     let refused = small.upload(&ann, p, &[("wide.png", &png(101, 100, 2))]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused["error"]["message"].as_str().unwrap().contains("101×100 = 10100 pixels"), "{refused}");
     let archive = zip(&[("train/cat/big.png", png(120, 100, 3)), ("train/cat/ok.png", png(50, 50, 4))]);
-    let report = import_zip(&small, &ann, p, archive).await.expect(StatusCode::OK);
+    let report = import_zip(&small, &ann, p, archive, None).await.expect(StatusCode::OK);
     assert_eq!(report["images_imported"], 1, "{report}");
     let reason = report["skipped"][0]["reason"].as_str().unwrap();
     assert!(reason.contains("max_image_pixels") && report["skipped"][0]["item"] == "train/cat/big.png", "{report}");
@@ -340,7 +293,7 @@ async fn annotation_limits_are_enforced(backend: Backend) {
         ],
         "categories": [{"id": 1, "name": "x"}]
     });
-    let report = import_zip(&app, &ann, p, zip(&[("c.json", coco.to_string().into_bytes()), ("a.png", png(40, 30, 7))])).await.expect(StatusCode::OK);
+    let report = import_zip(&app, &ann, p, zip(&[("c.json", coco.to_string().into_bytes()), ("a.png", png(40, 30, 7))]), None).await.expect(StatusCode::OK);
     assert_eq!((report["annotations_imported"].as_i64(), report["annotations_skipped"].as_i64()), (Some(3), Some(2)), "{report}");
     let reasons = report["skipped"].to_string();
     assert!(reasons.contains("max_polygon_points") && reasons.contains("max_annotations_per_image"), "{reasons}");
@@ -364,7 +317,7 @@ async fn import_of_a_million_point_polygon_is_refused(backend: Backend) {
     );
     let archive = zip(&[("c.json", coco.into_bytes()), ("a.png", png(8, 8, 1))]);
     assert!(archive.len() < 200_000, "{} bytes", archive.len());
-    let report = import_zip(&app, &ann, p, archive).await.expect(StatusCode::OK);
+    let report = import_zip(&app, &ann, p, archive, None).await.expect(StatusCode::OK);
     assert_eq!((report["images_imported"].as_i64(), report["annotations_imported"].as_i64()), (Some(1), Some(0)), "{report}");
     let reason = report["skipped"][0]["reason"].as_str().unwrap();
     assert!(reason.contains("1000000 points") && reason.contains("max_polygon_points"), "{reason}");

@@ -191,3 +191,25 @@ pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
     img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
     out.into_inner()
 }
+
+/// `POST /projects/{project}/import` with `archive` as the multipart `file` (and `format`).
+pub async fn import_zip(app: &TestApp, token: &str, project: i64, archive: Vec<u8>, format: Option<&str>) -> Reply {
+    let boundary = "af-import-boundary";
+    let mut body = Vec::new();
+    if let Some(f) = format {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\n{f}\r\n").as_bytes());
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"d.zip\"\r\nContent-Type: application/zip\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(&archive);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/projects/{project}/import"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap();
+    app.send(req).await
+}
