@@ -116,17 +116,14 @@ async fn server_path_imports_stay_inside_their_directory(backend: Backend) {
     assert_eq!(listed["items"][0]["filename"], "images/a.png");
 }
 
-/// Upload: over `max_image_pixels` is a 422 naming the limit, decided from the header (a
-/// 20000×20000 PNG is refused in well under a second, nothing stored).
+/// Upload: over `max_image_pixels` is a 422 naming the limit, decided from the header (the
+/// file's pixel data is truncated, so only a header check names its size), nothing stored.
 async fn uploads_over_the_pixel_limit_are_refused_from_the_header(backend: Backend) {
     let app = TestApp::new(backend).await;
     let (_admin, ann, _bob) = app.users().await;
     let p = app.project(&ann, "p").await;
     let huge = png_header_only(20_000, 20_000);
-    let started = std::time::Instant::now();
     let refused = app.upload(&ann, p, &[("ok.png", &png(8, 8, 1)), ("huge.png", &huge)]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
-    let took = started.elapsed();
-    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
     let message = refused["error"]["message"].as_str().unwrap();
     assert!(message.contains("huge.png") && message.contains("20000×20000 = 400 megapixels") && message.contains("max_image_pixels"), "{message}");
     assert_eq!(refused["error"]["details"]["limit"], "max_image_pixels");
