@@ -53,10 +53,34 @@ pub struct YoloModel {
     device: tch::Device,
 }
 
+/// Fresh parameters come from libtorch's one process-wide generator. A seeded build holds
+/// this lock from `manual_seed` to its last parameter, and every other build holds it too, so a
+/// model built at the same time on another thread (a second job in the same server, a test)
+/// cannot draw from the seeded stream and change the seeded model's initial weights.
+static INIT_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn init_rng() -> std::sync::MutexGuard<'static, ()> {
+    // The guarded data is `()`: a panic elsewhere while holding it leaves nothing to repair.
+    INIT_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl YoloModel {
     /// Builds the model with fresh (PyTorch-default) parameters under `p / "model"`. Pass the
     /// var store's root to get the keys `model.0.conv.weight`, … .
     pub fn new(p: &nn::Path, spec: ModelSpec) -> Self {
+        let _rng = init_rng();
+        Self::build(p, spec)
+    }
+
+    /// [`YoloModel::new`] with the generator seeded first: the same `seed` gives the same
+    /// initial weights whatever else the process builds meanwhile.
+    pub fn seeded(p: &nn::Path, spec: ModelSpec, seed: i64) -> Self {
+        let _rng = init_rng();
+        tch::manual_seed(seed);
+        Self::build(p, spec)
+    }
+
+    fn build(p: &nn::Path, spec: ModelSpec) -> Self {
         let m = spec.scale.multiples(spec.task);
         let root = p / "model";
         let at = |i: usize| &root / i;

@@ -176,9 +176,8 @@ impl Trainer {
             return Err(EngineError::invalid(format!("`{model_name}` is a {model_task} model but the run trains {task}")));
         }
         let spec = ModelSpec::new(task, scale, nc as i64)?;
-        tch::manual_seed(hyp.seed as i64);
         let vs = VarStore::new(device);
-        let mut model = YoloModel::new(&vs.root(), spec);
+        let mut model = YoloModel::seeded(&vs.root(), spec, hyp.seed as i64);
         if let Some(p) = hyp.dropout {
             model.set_dropout(p);
         }
